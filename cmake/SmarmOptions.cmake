@@ -1,0 +1,45 @@
+# Every SMARM_* option and cache STRING lives here; the top-level
+# CMakeLists.txt prints them all in one STATUS line.
+#
+# Included after project(smarm), so PROJECT_IS_TOP_LEVEL refers to smarm:
+# tests and examples default OFF when smarm is pulled in by another project.
+
+option(SMARM_BUILD_TESTS "Build the GoogleTest suites (tests/)" ${PROJECT_IS_TOP_LEVEL})
+option(SMARM_BUILD_BENCHMARKS "Build smarm-micro, smarm-bench and asio-bench (benchmarks/)" OFF)
+option(SMARM_BUILD_EXAMPLES "Build the example programs (examples/)" ${PROJECT_IS_TOP_LEVEL})
+option(SMARM_WERROR "Treat compiler warnings as errors (smarm's own targets only)" OFF)
+
+# SMARM_SANITIZE: "" (none), "address;undefined" or "thread". Applied to
+# smarm's own targets only, never to consumers of the installed package.
+set(SMARM_SANITIZE "" CACHE STRING
+    "Sanitizers for smarm's own targets: \"\", \"address;undefined\" or \"thread\"")
+set_property(CACHE SMARM_SANITIZE PROPERTY STRINGS "" "address;undefined" "thread")
+
+foreach(_smarm_san IN LISTS SMARM_SANITIZE)
+  if(NOT _smarm_san MATCHES "^(address|undefined|thread)$")
+    message(FATAL_ERROR "SMARM_SANITIZE: unknown sanitizer '${_smarm_san}' "
+                        "(use \"\", \"address;undefined\" or \"thread\")")
+  endif()
+endforeach()
+if("thread" IN_LIST SMARM_SANITIZE AND "address" IN_LIST SMARM_SANITIZE)
+  message(FATAL_ERROR "SMARM_SANITIZE: thread and address sanitizers cannot be combined")
+endif()
+
+# SMARM_TEST_PROFILE sizes the tests (iteration counts, actor counts). It
+# reaches every test as the compile definition SMARM_TEST_PROFILE_<FULL|REDUCED|TSAN>=1.
+# Default: tsan under TSan, reduced under ASan or in Debug builds, else full.
+if("thread" IN_LIST SMARM_SANITIZE)
+  set(_smarm_profile_default "tsan")
+elseif("address" IN_LIST SMARM_SANITIZE OR CMAKE_BUILD_TYPE STREQUAL "Debug")
+  set(_smarm_profile_default "reduced")
+else()
+  set(_smarm_profile_default "full")
+endif()
+set(SMARM_TEST_PROFILE "${_smarm_profile_default}" CACHE STRING
+    "Test sizing profile: full, reduced or tsan (default derived from SMARM_SANITIZE/CMAKE_BUILD_TYPE)")
+set_property(CACHE SMARM_TEST_PROFILE PROPERTY STRINGS full reduced tsan)
+if(NOT SMARM_TEST_PROFILE MATCHES "^(full|reduced|tsan)$")
+  message(FATAL_ERROR "SMARM_TEST_PROFILE must be full, reduced or tsan (got '${SMARM_TEST_PROFILE}')")
+endif()
+unset(_smarm_profile_default)
+unset(_smarm_san)

@@ -1,0 +1,84 @@
+// config.hpp — Config, the settings of one runtime.
+//
+// Every knob is a chainable setter returning Config&. Setters never fail: values are
+// validated when the runtime starts (Runtime::run), which reports the first bad field as
+// Errc::InvalidConfig naming it, so a Config can be built in any order.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+
+#include <smarm/error.hpp>
+
+namespace smarm {
+
+// GuardMode says how the guard region below each actor stack is made inaccessible.
+enum class GuardMode : std::uint8_t {
+  Auto,          // MADV_GUARD_INSTALL where the kernel has it, else mprotect
+  GuardInstall,  // madvise(MADV_GUARD_INSTALL): no extra mapping per stack (Linux >= 6.13)
+  Mprotect,      // mprotect(PROT_NONE): splits the mapping; ~32k stacks per vm.max_map_count
+};
+
+class Config {
+ public:
+  // Config() runs one worker per CPU in the process's affinity mask.
+  Config();
+  // exact(n) runs exactly n workers (n >= 1; 0 is reported by run() as InvalidConfig).
+  static Config exact(std::size_t n) { return Config().workers(n); }
+
+  Config& workers(std::size_t n) {
+    workers_ = n;
+    return *this;
+  }
+  // stack_size is the usable size of each actor stack, rounded up to whole pages.
+  // Pages are committed lazily: a parked actor that used little stack costs one page.
+  Config& stack_size(std::size_t bytes) {
+    stack_size_ = bytes;
+    return *this;
+  }
+  // guard_size is the inaccessible region below each stack (rounded up to pages). With
+  // GuardInstall it costs neither memory nor a mapping; with Mprotect it costs a mapping.
+  Config& guard_size(std::size_t bytes) {
+    guard_size_ = bytes;
+    return *this;
+  }
+  Config& guard_mode(GuardMode m) {
+    guard_mode_ = m;
+    return *this;
+  }
+  // stack_pool_size is how many freed stacks each worker keeps hot for reuse.
+  Config& stack_pool_size(std::size_t n) {
+    stack_pool_size_ = n;
+    return *this;
+  }
+  // shutdown_grace is how long run() waits, after its function returned, for the
+  // cancelled actors to end before it aborts the process naming the ones still running.
+  Config& shutdown_grace(std::chrono::milliseconds d) {
+    shutdown_grace_ = d;
+    return *this;
+  }
+
+  std::size_t workers() const noexcept { return workers_; }
+  std::size_t stack_size() const noexcept { return stack_size_; }
+  std::size_t guard_size() const noexcept { return guard_size_; }
+  GuardMode guard_mode() const noexcept { return guard_mode_; }
+  std::size_t stack_pool_size() const noexcept { return stack_pool_size_; }
+  std::chrono::milliseconds shutdown_grace() const noexcept { return shutdown_grace_; }
+
+  // validate() returns InvalidConfig naming the first field out of range.
+  Result<void> validate() const;
+
+  static constexpr std::size_t kDefaultStackSize = 256 * 1024;
+  static constexpr std::size_t kDefaultGuardSize = 64 * 1024;
+  static constexpr std::size_t kMaxWorkers = 1024;
+
+ private:
+  std::size_t workers_;
+  std::size_t stack_size_ = kDefaultStackSize;
+  std::size_t guard_size_ = kDefaultGuardSize;
+  GuardMode guard_mode_ = GuardMode::Auto;
+  std::size_t stack_pool_size_ = 128;
+  std::chrono::milliseconds shutdown_grace_{5000};
+};
+
+}  // namespace smarm

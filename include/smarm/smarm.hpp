@@ -1,0 +1,12 @@
+// smarm.hpp — the whole public API of smarm (namespace smarm). Includes nothing else.
+#pragma once
+
+#include <smarm/channel.hpp>
+#include <smarm/config.hpp>
+#include <smarm/debug.hpp>
+#include <smarm/error.hpp>
+#include <smarm/pid.hpp>
+#include <smarm/runtime.hpp>
+#include <smarm/spawn.hpp>
+#include <smarm/stats.hpp>
+#include <smarm/timer.hpp>

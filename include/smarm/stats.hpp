@@ -1,0 +1,52 @@
+// stats.hpp — counters a running runtime keeps, for tests, tuning and leak checks.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace smarm {
+
+// WorkerStats are one worker thread's counters since the runtime started. Actors migrate
+// between workers, so "alive" and "parked" are runtime-wide (see Stats).
+struct WorkerStats {
+  std::uint64_t spawned = 0;           // actors created by code running on this worker
+  std::uint64_t exited = 0;            // actors that ended on this worker
+  std::uint64_t context_switches = 0;  // switches made by this worker
+  std::uint64_t parks = 0;             // parks that really suspended an actor
+  std::uint64_t steals = 0;            // actors taken from another worker's queue
+  std::uint64_t idle_sleeps = 0;       // times the worker went to sleep for lack of work
+  std::uint64_t idle_wakeups = 0;      // times it was woken from that sleep
+  std::uint64_t stacks_pooled = 0;     // hot stacks held in this worker's pool now
+};
+
+struct Stats {
+  std::vector<WorkerStats> workers;
+  std::uint64_t actors_alive = 0;   // spawned and not yet ended
+  std::uint64_t actors_parked = 0;  // suspended in park() now
+  std::uint64_t stacks_in_use = 0;  // stacks held by live actors
+  std::uint64_t stacks_pooled = 0;  // sum over workers
+  std::uint64_t stack_slabs = 0;    // large mappings the stacks are carved from
+
+  // total() sums the per-worker counters.
+  WorkerStats total() const noexcept {
+    WorkerStats t;
+    for (const auto& w : workers) {
+      t.spawned += w.spawned;
+      t.exited += w.exited;
+      t.context_switches += w.context_switches;
+      t.parks += w.parks;
+      t.steals += w.steals;
+      t.idle_sleeps += w.idle_sleeps;
+      t.idle_wakeups += w.idle_wakeups;
+      t.stacks_pooled += w.stacks_pooled;
+    }
+    return t;
+  }
+};
+
+// stats() returns the counters of the runtime the caller runs in (an empty Stats outside
+// any runtime). Counters are read without stopping the workers: each is exact, the set is
+// a near-simultaneous snapshot.
+Stats stats();
+
+}  // namespace smarm

@@ -1,0 +1,102 @@
+// actor.hpp — Context (one suspended or running execution) and Actor (its control block).
+//
+// Actor objects are type-stable: they live in the slot table's chunks for the whole life
+// of the runtime and are reused by successive actors, told apart by the generation in
+// `state`. So a pointer to an Actor is always safe to dereference while the runtime runs,
+// and every operation that may reach an exited actor (unpark, cancel) checks the
+// generation inside the same compare-and-swap that acts, never touching a new occupant.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include <smarm/detail/core.hpp>
+#include <smarm/pid.hpp>
+
+#include "core/stack.hpp"
+
+namespace smarm::detail {
+
+class Scheduler;
+
+// EhState is libstdc++'s per-thread exception bookkeeping (__cxa_eh_globals: the stack of
+// caught exceptions and the uncaught count). It is per *actor*: saved and restored on
+// every switch, so `throw;` and std::uncaught_exceptions() never see another actor's.
+struct EhState {
+  void* caught = nullptr;
+  unsigned int uncaught = 0;
+};
+
+// Context is everything a switch needs about one side: the saved stack pointer and the
+// per-context state the sanitizers and the C++ runtime keep.
+struct Context {
+  void* sp = nullptr;                  // valid while suspended
+  EhState eh;                          // valid while suspended
+  void* asan_fake_stack = nullptr;     // ASan's fake-stack handle while suspended
+  void* tsan_fiber = nullptr;          // TSan's fiber for this context
+  const void* stack_bottom = nullptr;  // lowest usable address (for ASan)
+  std::size_t stack_size = 0;
+};
+
+// The state word: generation in the high 32 bits, flags in the low ones.
+namespace state {
+inline constexpr std::uint64_t kRunning = 0;   // on a CPU or in a run queue
+inline constexpr std::uint64_t kParked = 1;    // suspended in park(); only unpark revives it
+inline constexpr std::uint64_t kNotified = 2;  // running, and its next park() returns at once
+inline constexpr std::uint64_t kParkMask = 3;
+inline constexpr std::uint64_t kCancel = 4;    // cancellation requested
+inline constexpr std::uint64_t kLive = 8;      // the slot holds a live actor
+inline constexpr std::uint64_t kExiting = 16;  // the body has ended; the slot frees soon
+
+constexpr std::uint32_t generation(std::uint64_t s) noexcept {
+  return static_cast<std::uint32_t>(s >> 32);
+}
+constexpr std::uint64_t make(std::uint32_t gen, std::uint64_t flags) noexcept {
+  return (std::uint64_t{gen} << 32) | flags;
+}
+}  // namespace state
+
+class Actor {
+ public:
+  Context ctx;  // first: the switch path touches it on every switch
+  Stack stack;
+  std::atomic<std::uint64_t> state{state::make(1, 0)};
+
+  // Run-queue links; guarded by the lock of the queue the actor is on.
+  Actor* next = nullptr;
+  Actor* prev = nullptr;
+
+  Scheduler* sched = nullptr;
+  TaskBase* task = nullptr;  // owned reference while live
+  std::uint32_t index = 0;   // slot number (fixed for the object's life)
+  std::uint32_t free_next = 0;
+  bool is_root = false;
+  bool has_name = false;  // `name` is set (read under Scheduler::names_mu_)
+
+  // What a parked actor waits for (relaxed: written by the actor, read by dump_actors).
+  std::atomic<WaitKind> wait_kind{WaitKind::None};
+  std::atomic<const void*> wait_object{nullptr};
+
+  std::string name;  // guarded by Scheduler::names_mu_
+
+  std::uint32_t generation() const noexcept {
+    return state::generation(state.load(std::memory_order_acquire));
+  }
+  Pid pid() const noexcept;
+};
+
+class Worker;
+
+// actor_entry is the first function every actor runs (on its own stack, worker.cpp).
+[[noreturn]] void actor_entry(void* actor);
+
+// wake_actor makes a parked actor runnable: on `here` if it is a worker of the actor's
+// runtime, else through the runtime's inject queue (actor.cpp).
+void wake_actor(Actor* a, Worker* here) noexcept;
+
+// cancel_actor sets the cancel flag of the actor whose generation is `generation` and
+// wakes it if parked. False if that actor has already ended (actor.cpp).
+bool cancel_actor(Actor* a, std::uint32_t generation, Worker* here) noexcept;
+
+}  // namespace smarm::detail

@@ -1,0 +1,73 @@
+// run_queue.hpp — RunQueue: a locked, intrusive double-ended queue of runnable actors.
+//
+// Each worker owns one; the scheduler has one more (the inject queue) for work that
+// arrives from outside any worker. The owner pushes at either end — front for a parent
+// whose child was started first (depth-first fan-out), back for woken and yielding actors
+// (fairness) — and pops at the front; thieves take from the back, where the oldest
+// work sits. Only runnable actors are ever queued: a parked actor is on no run queue.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+
+#include <smarm/detail/spinlock.hpp>
+
+#include "core/actor.hpp"
+
+namespace smarm::detail {
+
+class RunQueue {
+ public:
+  void push_back(Actor* a) noexcept {
+    lock_.lock();
+    a->next = nullptr;
+    a->prev = tail_;
+    (tail_ ? tail_->next : head_) = a;
+    tail_ = a;
+    size_.store(size_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    lock_.unlock();
+  }
+  void push_front(Actor* a) noexcept {
+    lock_.lock();
+    a->prev = nullptr;
+    a->next = head_;
+    (head_ ? head_->prev : tail_) = a;
+    head_ = a;
+    size_.store(size_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    lock_.unlock();
+  }
+  Actor* pop_front() noexcept {
+    if (empty()) return nullptr;  // racy peek; a miss is re-checked by the idle path
+    lock_.lock();
+    Actor* a = head_;
+    if (a) unlink(a);
+    lock_.unlock();
+    return a;
+  }
+  // steal_back takes the oldest entry unless the lock is busy (a thief never waits).
+  Actor* steal_back() noexcept {
+    if (empty() || !lock_.try_lock()) return nullptr;
+    Actor* a = tail_;
+    if (a) unlink(a);
+    lock_.unlock();
+    return a;
+  }
+  bool empty() const noexcept { return size_.load(std::memory_order_relaxed) == 0; }
+  std::size_t size() const noexcept { return size_.load(std::memory_order_relaxed); }
+
+ private:
+  void unlink(Actor* a) noexcept {
+    (a->prev ? a->prev->next : head_) = a->next;
+    (a->next ? a->next->prev : tail_) = a->prev;
+    a->next = a->prev = nullptr;
+    size_.store(size_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+  }
+
+  SpinLock lock_;
+  Actor* head_ = nullptr;  // guarded by lock_
+  Actor* tail_ = nullptr;  // guarded by lock_
+  // Written under lock_, read without it as a hint (relaxed: only ever a hint).
+  std::atomic<std::size_t> size_{0};
+};
+
+}  // namespace smarm::detail

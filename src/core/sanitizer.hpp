@@ -1,0 +1,98 @@
+// sanitizer.hpp — what ASan, TSan and Valgrind must be told about our stacks and switches.
+//
+// Every hook compiles to nothing in a build without the tool, so the switch path pays
+// nothing for them. Kept in one place so that no switch can forget one.
+#pragma once
+
+#include <cstddef>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define SMARM_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SMARM_ASAN 1
+#endif
+#endif
+
+#if defined(__SANITIZE_THREAD__)
+#define SMARM_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SMARM_TSAN 1
+#endif
+#endif
+
+#if defined(SMARM_ASAN)
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
+#endif
+#if defined(SMARM_TSAN)
+#include <sanitizer/tsan_interface.h>
+#endif
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define SMARM_HAVE_VALGRIND 1
+#endif
+
+// SMARM_NO_TSAN marks runtime bookkeeping that only ever runs on one worker thread but
+// from several fibers (actors) of it. TSan, told that fibers do not synchronise by
+// switching (so that races between actors on one worker still show), would otherwise
+// report these worker-confined accesses.
+#if defined(SMARM_TSAN)
+#define SMARM_NO_TSAN __attribute__((no_sanitize("thread")))
+#else
+#define SMARM_NO_TSAN
+#endif
+
+namespace smarm::detail::sanitizer {
+
+// Stack memory reused from the pool may still carry ASan poison from its last actor.
+inline void unpoison_stack(void* lo, std::size_t size) noexcept {
+#if defined(SMARM_ASAN)
+  __asan_unpoison_memory_region(lo, size);
+#else
+  (void)lo;
+  (void)size;
+#endif
+}
+
+inline void* create_fiber() noexcept {
+#if defined(SMARM_TSAN)
+  return __tsan_create_fiber(0);
+#else
+  return nullptr;
+#endif
+}
+inline void destroy_fiber(void* fiber) noexcept {
+#if defined(SMARM_TSAN)
+  if (fiber) __tsan_destroy_fiber(fiber);
+#else
+  (void)fiber;
+#endif
+}
+inline void* current_fiber() noexcept {
+#if defined(SMARM_TSAN)
+  return __tsan_get_current_fiber();
+#else
+  return nullptr;
+#endif
+}
+
+inline unsigned register_stack(void* lo, void* hi) noexcept {
+#if defined(SMARM_HAVE_VALGRIND)
+  return VALGRIND_STACK_REGISTER(lo, hi);
+#else
+  (void)lo;
+  (void)hi;
+  return 0;
+#endif
+}
+inline void deregister_stack(unsigned id) noexcept {
+#if defined(SMARM_HAVE_VALGRIND)
+  if (id) VALGRIND_STACK_DEREGISTER(id);
+#else
+  (void)id;
+#endif
+}
+
+}  // namespace smarm::detail::sanitizer

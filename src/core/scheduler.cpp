@@ -1,0 +1,263 @@
+// scheduler.cpp — Scheduler: building a runtime, waking workers, shutting down.
+#include "core/scheduler.hpp"
+
+#include <sched.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "core/context.hpp"
+#include "core/sanitizer.hpp"
+
+namespace smarm::detail {
+
+namespace {
+
+// Runtime numbers start at 1 (0 is "no runtime" in a Pid) and are never reused within
+// a process, so a Pid of a finished runtime is stale in every later one.
+std::atomic<std::uint32_t> g_next_runtime_id{1};
+
+// Live runtimes by number, so that cancel(pid) works from threads that are not workers.
+std::mutex g_registry_mu;
+std::vector<Scheduler*> g_registry;  // guarded by g_registry_mu
+
+}  // namespace
+
+Scheduler* find_scheduler_locked(std::uint32_t id) noexcept {
+  for (Scheduler* s : g_registry)
+    if (s->id() == id) return s;
+  return nullptr;
+}
+std::mutex& scheduler_registry_mutex() noexcept { return g_registry_mu; }
+
+Scheduler::Scheduler(const Config& config)
+    : stacks(config),
+      slots(*this),
+      config_(config),
+      id_(g_next_runtime_id.fetch_add(1, std::memory_order_relaxed)) {
+  for (unsigned i = 0; i < config.workers(); ++i)
+    workers.push_back(std::make_unique<Worker>(*this, i));
+  std::lock_guard lock(g_registry_mu);
+  g_registry.push_back(this);
+}
+
+Scheduler::~Scheduler() {
+  {
+    std::lock_guard lock(g_registry_mu);
+    g_registry.erase(std::remove(g_registry.begin(), g_registry.end(), this), g_registry.end());
+  }
+  if (watchdog_.joinable()) watchdog_.join();
+  workers.clear();  // returns pooled stacks before the allocator unmaps its slabs
+}
+
+Result<Actor*> Scheduler::create_actor(TaskBase& task, const SpawnOptions& options, Worker* w) {
+  auto slot = slots.allocate(w);
+  if (!slot) return std::move(slot).error();
+  Actor* a = *slot;
+
+  Stack st;
+  const bool default_size = options.stack_size == 0 || options.stack_size == config_.stack_size();
+  if (default_size) st = w->take_pooled_stack();
+  if (st) {
+    sanitizer::unpoison_stack(st.lo, st.size);
+  } else {
+    auto fresh = stacks.allocate(default_size ? 0 : options.stack_size);
+    if (!fresh) {
+      slots.free(w, a);
+      return std::move(fresh).error();
+    }
+    st = *fresh;
+  }
+
+  a->stack = st;
+  a->ctx = Context{};
+  a->ctx.sp = make_context(st.top(), &actor_entry, a);
+  a->ctx.tsan_fiber = st.tsan_fiber;
+  a->ctx.stack_bottom = st.lo;
+  a->ctx.stack_size = st.size;
+  a->task = &task;
+  a->is_root = false;
+  a->wait_kind.store(WaitKind::None, std::memory_order_relaxed);
+  if (!options.name.empty()) {
+    std::lock_guard lock(names_mu);
+    a->name = options.name;
+    a->has_name = true;
+  }
+  const std::uint32_t gen = a->generation();
+  // Actors born during shutdown are cancelled from the start.
+  const std::uint64_t flags = state::kLive | (shutting_down() ? state::kCancel : 0);
+  // release: publishes every field above to the actor's first run (see actor_entry).
+  a->state.store(state::make(gen, flags), std::memory_order_release);
+  return a;
+}
+
+Result<void> Scheduler::run(TaskBase& root) {
+  Worker& w0 = *workers[0];
+  auto a = create_actor(root, SpawnOptions{.stack_size = 0, .name = "root"}, &w0);
+  if (!a) return std::move(a).error();
+  root.add_ref();  // the root actor's reference (released when it exits)
+  root.pid_ = (*a)->pid();
+  (*a)->is_root = true;
+  w0.spawned.add();
+  w0.queue.push_back(*a);
+
+  for (std::size_t i = 1; i < workers.size(); ++i) {
+    Worker* w = workers[i].get();
+    w->thread = std::thread([w] { w->run_loop(); });
+  }
+  w0.run_loop();
+  for (std::size_t i = 1; i < workers.size(); ++i) workers[i]->thread.join();
+  {
+    std::lock_guard lock(shutdown_mu_);
+    shutdown_cv_.notify_all();
+  }
+  if (watchdog_.joinable()) watchdog_.join();
+  return {};
+}
+
+// ---------------------------------------------------------------------------------------
+// Waking workers.
+
+void Scheduler::notify_work() noexcept {
+  // seq_cst fence: orders the push we just made before the reads below (see the idle
+  // protocol in scheduler.hpp); pairs with the sleeper's seq_cst increment.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (spinning.load(std::memory_order_relaxed) > 0) return;
+  if (sleepers.load(std::memory_order_relaxed) == 0) return;
+  wake_one();
+}
+
+void Scheduler::inject(Actor* a) noexcept {
+  inject_queue.push_back(a);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (sleepers.load(std::memory_order_relaxed) > 0) wake_one();
+}
+
+void Scheduler::wake_one() noexcept {
+  for (auto& w : workers) {
+    std::uint32_t asleep = 1;
+    if (w->sleep_word.compare_exchange_strong(asleep, 0, std::memory_order_seq_cst)) {
+      futex_wake(&w->sleep_word);
+      return;
+    }
+  }
+}
+
+void Scheduler::wake_all() noexcept {
+  for (auto& w : workers) {
+    w->sleep_word.store(0, std::memory_order_seq_cst);
+    futex_wake(&w->sleep_word);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Shutdown.
+
+std::uint64_t Scheduler::live_actors() const noexcept {
+  std::uint64_t spawned = 0, exited = 0;
+  // Exits are read first: an actor counted as exited was spawned before, so the
+  // difference never underflows.
+  for (auto& w : workers) exited += w->exited.get();
+  for (auto& w : workers) spawned += w->spawned.get();
+  return spawned >= exited ? spawned - exited : 0;
+}
+
+void Scheduler::begin_shutdown() noexcept {
+  if (shutting_down_.exchange(true, std::memory_order_acq_rel)) return;
+  Worker* here = current_worker();
+  std::uint64_t others = 0;
+  slots.for_each([&](Actor& a) {
+    std::uint64_t s = a.state.load(std::memory_order_acquire);
+    if (!(s & state::kLive) || a.is_root) return;
+    if (cancel_actor(&a, state::generation(s), here)) ++others;
+  });
+  if (others > 0) {
+    auto deadline = std::chrono::steady_clock::now() + config_.shutdown_grace();
+    watchdog_ = std::thread([this, deadline] { watchdog(deadline); });
+  }
+}
+
+void Scheduler::on_actor_exit() noexcept {
+  if (!shutting_down() || stopping()) return;
+  if (live_actors() != 0) return;
+  stopping_.store(true, std::memory_order_release);
+  {
+    std::lock_guard lock(shutdown_mu_);
+    shutdown_cv_.notify_all();
+  }
+  wake_all();
+}
+
+void Scheduler::watchdog(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lock(shutdown_mu_);
+  if (shutdown_cv_.wait_until(lock, deadline, [this] { return stopping(); })) return;
+  std::string report = dump_actors();
+  std::fprintf(stderr,
+               "smarm: run() cannot finish: %llu actor(s) still running %lld ms after they "
+               "were cancelled (Config::shutdown_grace). An actor must return when a "
+               "blocking call reports Errc::Cancelled, and long loops must poll "
+               "smarm::cancelled(). Aborting.\n%s",
+               static_cast<unsigned long long>(live_actors()),
+               static_cast<long long>(config_.shutdown_grace().count()), report.c_str());
+  std::fflush(stderr);
+  std::abort();
+}
+
+// ---------------------------------------------------------------------------------------
+
+Actor* Scheduler::lookup(const Pid& pid) const noexcept {
+  if (pid.runtime != id_) return nullptr;
+  Actor* a = slots.get(pid.index);
+  if (!a) return nullptr;
+  std::uint64_t s = a->state.load(std::memory_order_acquire);
+  if (!(s & state::kLive) || state::generation(s) != pid.generation) return nullptr;
+  return a;
+}
+
+Stats Scheduler::stats() const {
+  Stats st;
+  for (auto& w : workers) st.workers.push_back(w->snapshot());
+  st.actors_alive = live_actors();
+  slots.for_each([&](Actor& a) {
+    std::uint64_t s = a.state.load(std::memory_order_relaxed);
+    if ((s & state::kLive) && (s & state::kParkMask) == state::kParked) ++st.actors_parked;
+  });
+  st.stacks_in_use = st.actors_alive;
+  st.stacks_pooled = st.total().stacks_pooled;
+  st.stack_slabs = stacks.slabs();
+  return st;
+}
+
+std::string Scheduler::dump_actors() const {
+  std::string out = "smarm runtime " + std::to_string(id_) + ": " + std::to_string(workers.size()) +
+                    " worker(s), guard mode " + guard_mode_name(stacks.mode()) + ", " +
+                    std::to_string(live_actors()) + " live actor(s)\n";
+  std::lock_guard lock(names_mu);
+  slots.for_each([&](Actor& a) {
+    std::uint64_t s = a.state.load(std::memory_order_acquire);
+    if (!(s & state::kLive)) return;
+    Pid pid{id_, a.index, state::generation(s)};
+    out += "  " + to_string(pid);
+    if (a.has_name) out += " '" + a.name + "'";
+    bool on_cpu = false;
+    for (auto& w : workers)
+      if (w->current.load(std::memory_order_relaxed) == &a) on_cpu = true;
+    if ((s & state::kParkMask) == state::kParked) {
+      const void* obj = a.wait_object.load(std::memory_order_relaxed);
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%p", obj);
+      out += std::string(" parked: waiting for ") +
+             wait_kind_name(a.wait_kind.load(std::memory_order_relaxed)) + " on " + buf;
+    } else {
+      out += on_cpu ? " running" : " runnable";
+    }
+    if (s & state::kCancel) out += " (cancelled)";
+    if (s & state::kExiting) out += " (exiting)";
+    out += "\n";
+  });
+  return out;
+}
+
+}  // namespace smarm::detail

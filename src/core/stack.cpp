@@ -1,0 +1,187 @@
+// stack.cpp — StackAllocator (see stack.hpp for the geometry and the policy).
+#include "core/stack.hpp"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "core/sanitizer.hpp"
+
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102  // Linux >= 6.13; older headers lack the name
+#endif
+
+namespace smarm::detail {
+
+namespace {
+
+constexpr std::size_t kSlabBytes = std::size_t{256} << 20;  // VA per slab: no memory cost
+constexpr std::size_t kMprotectGuard = 4096;
+
+std::size_t round_up(std::size_t v, std::size_t to) noexcept { return (v + to - 1) / to * to; }
+
+Error sys_error(const char* what, int err) {
+  return Error(Errc::ResourceExhausted, std::string(what) + " failed: " + std::strerror(err) +
+                                            " (errno " + std::to_string(err) + ")");
+}
+
+// probe_guard_install says whether this kernel accepts MADV_GUARD_INSTALL.
+bool probe_guard_install() noexcept {
+  const std::size_t page = page_size();
+  void* p = mmap(nullptr, 2 * page, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) return false;
+  bool ok = madvise(p, page, MADV_GUARD_INSTALL) == 0;
+  munmap(p, 2 * page);
+  return ok;
+}
+
+ResolvedGuardMode resolve_mode(GuardMode requested) {
+  if (requested == GuardMode::Auto) {
+    if (const char* env = std::getenv("SMARM_GUARD_MODE")) {
+      if (std::strcmp(env, "mprotect") == 0) requested = GuardMode::Mprotect;
+      if (std::strcmp(env, "madvise") == 0 || std::strcmp(env, "guard-install") == 0)
+        requested = GuardMode::GuardInstall;
+    }
+  }
+  switch (requested) {
+    case GuardMode::Mprotect:
+      return ResolvedGuardMode::Mprotect;
+    case GuardMode::GuardInstall:
+      // Forced but unsupported: fall back rather than run unguarded; guard_mode_name()
+      // in dump_actors() says which mode is in force.
+      return probe_guard_install() ? ResolvedGuardMode::GuardInstall : ResolvedGuardMode::Mprotect;
+    case GuardMode::Auto:
+      break;
+  }
+  return probe_guard_install() ? ResolvedGuardMode::GuardInstall : ResolvedGuardMode::Mprotect;
+}
+
+}  // namespace
+
+std::size_t page_size() noexcept {
+  static const std::size_t size = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  return size;
+}
+
+const char* guard_mode_name(ResolvedGuardMode m) noexcept {
+  return m == ResolvedGuardMode::GuardInstall ? "madvise(MADV_GUARD_INSTALL)"
+                                              : "mprotect(PROT_NONE)";
+}
+
+StackAllocator::StackAllocator(const Config& config) : mode_(resolve_mode(config.guard_mode())) {
+  const std::size_t page = page_size();
+  std::size_t stack = config.stack_size();
+#if defined(SMARM_ASAN)
+  stack *= 2;  // ASan's redzones make every frame larger
+#endif
+  stack_size_ = round_up(stack, page);
+  std::size_t guard = config.guard_size();
+  if (guard == 0)
+    guard = mode_ == ResolvedGuardMode::GuardInstall ? Config::kDefaultGuardSize : kMprotectGuard;
+  guard_size_ = round_up(guard, page);
+  slot_size_ = guard_size_ + stack_size_;
+  slots_per_slab_ = kSlabBytes / slot_size_ ? kSlabBytes / slot_size_ : 1;
+}
+
+StackAllocator::~StackAllocator() {
+  for (auto& [base, bytes] : slabs_) munmap(base, bytes);
+}
+
+std::size_t StackAllocator::slabs() const {
+  std::lock_guard lock(mu_);
+  return slabs_.size();
+}
+
+Result<void> StackAllocator::install_guard(char* lo, std::size_t bytes) const noexcept {
+  int rc = mode_ == ResolvedGuardMode::GuardInstall ? madvise(lo, bytes, MADV_GUARD_INSTALL)
+                                                    : mprotect(lo, bytes, PROT_NONE);
+  if (rc != 0) {
+    int err = errno;  // saved at once: nothing below may clobber it
+    return sys_error(mode_ == ResolvedGuardMode::GuardInstall ? "madvise(MADV_GUARD_INSTALL)"
+                                                              : "mprotect(guard page)",
+                     err);
+  }
+  return {};
+}
+
+Result<void> StackAllocator::grow_locked() {
+  const std::size_t bytes = slots_per_slab_ * slot_size_;
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) return sys_error("mmap(stack slab)", errno);
+  // Huge pages would turn the first touch of a stack into a 2 MiB commit.
+  madvise(p, bytes, MADV_NOHUGEPAGE);
+  auto* base = static_cast<char*>(p);
+  slabs_.emplace_back(base, bytes);
+  free_.reserve(free_.size() + slots_per_slab_);
+  // Pushed in reverse so that slots are handed out in address order.
+  for (std::size_t i = slots_per_slab_; i-- > 0;) free_.push_back({base + i * slot_size_, false});
+  return {};
+}
+
+Result<Stack> StackAllocator::allocate(std::size_t size) {
+  const std::size_t page = page_size();
+  if (size != 0 && round_up(size, page) != stack_size_) {
+    // A custom size: a mapping of its own.
+    std::size_t usable = round_up(size, page);
+#if defined(SMARM_ASAN)
+    usable *= 2;
+#endif
+    const std::size_t bytes = guard_size_ + usable;
+    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) return sys_error("mmap(stack)", errno);
+    madvise(p, bytes, MADV_NOHUGEPAGE);
+    auto* base = static_cast<char*>(p);
+    if (auto g = install_guard(base, guard_size_); !g) {
+      munmap(p, bytes);
+      return std::move(g).error();
+    }
+    Stack s{base + guard_size_, usable, guard_size_, true, sanitizer::create_fiber(), 0};
+    s.valgrind_id = sanitizer::register_stack(s.lo, s.top());
+    return s;
+  }
+
+  FreeSlot slot{};
+  {
+    std::lock_guard lock(mu_);
+    if (free_.empty()) {
+      if (auto g = grow_locked(); !g) return std::move(g).error();
+    }
+    slot = free_.back();
+    free_.pop_back();
+  }
+  if (!slot.guarded) {
+    if (auto g = install_guard(slot.base, guard_size_); !g) {
+      std::lock_guard lock(mu_);
+      free_.push_back(slot);
+      return std::move(g).error();
+    }
+  }
+  Stack s{slot.base + guard_size_, stack_size_, guard_size_, false, sanitizer::create_fiber(), 0};
+  s.valgrind_id = sanitizer::register_stack(s.lo, s.top());
+  return s;
+}
+
+void StackAllocator::release(Stack stack) noexcept {
+  if (!stack) return;
+  sanitizer::destroy_fiber(stack.tsan_fiber);
+  sanitizer::deregister_stack(stack.valgrind_id);
+  if (stack.own_mapping) {
+    munmap(stack.guard_lo(), stack.guard + stack.size);
+    return;
+  }
+  // Give the memory back but keep the slot (and its guard, which MADV_DONTNEED leaves in
+  // place) for the next stack.
+  madvise(stack.lo, stack.size, MADV_DONTNEED);
+  sanitizer::unpoison_stack(stack.lo, stack.size);
+  std::lock_guard lock(mu_);
+  free_.push_back({stack.guard_lo(), true});
+}
+
+}  // namespace smarm::detail

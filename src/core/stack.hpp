@@ -1,0 +1,90 @@
+// stack.hpp — StackAllocator: guarded actor stacks carved from large lazy mappings.
+//
+// Geometry of one slot (addresses grow upwards):
+//
+//   slot base                                                 slot end = stack top
+//   | guard (guard_size, inaccessible) | stack (stack_size, committed on first touch) |
+//
+// Slots of the default size are carved from slabs: single MAP_NORESERVE mappings of many
+// slots with transparent huge pages disabled (a fresh huge page would commit 2 MiB per
+// stack). The guard of each slot is installed the first time the slot is used, by
+// madvise(MADV_GUARD_INSTALL) — no memory, no extra mapping — or, where the kernel lacks
+// it, by mprotect(PROT_NONE), which splits the mapping (so vm.max_map_count bounds the
+// number of stacks, and spawn fails cleanly at that bound). A guard that cannot be
+// installed fails the allocation: a stack is never handed out unguarded.
+//
+// Freed stacks go to a per-worker pool (Worker::stack_pool) while it has room, hot and
+// ready; beyond it their pages are returned with MADV_DONTNEED (the guard stays) and the
+// slot goes back to the allocator's free list. Stacks of a non-default size get a mapping
+// of their own, unmapped when freed.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <vector>
+
+#include <smarm/config.hpp>
+#include <smarm/error.hpp>
+
+namespace smarm::detail {
+
+struct Stack {
+  char* lo = nullptr;        // lowest usable byte (just above the guard)
+  std::size_t size = 0;      // usable bytes; the top is lo + size
+  std::size_t guard = 0;     // guard bytes directly below lo
+  bool own_mapping = false;  // a custom-size stack with its own mmap
+  void* tsan_fiber = nullptr;
+  unsigned valgrind_id = 0;
+
+  char* top() const noexcept { return lo + size; }
+  char* guard_lo() const noexcept { return lo - guard; }
+  explicit operator bool() const noexcept { return lo != nullptr; }
+};
+
+enum class ResolvedGuardMode : std::uint8_t { GuardInstall, Mprotect };
+const char* guard_mode_name(ResolvedGuardMode m) noexcept;
+
+class StackAllocator {
+ public:
+  // Resolves GuardMode::Auto (and the SMARM_GUARD_MODE environment override) by probing
+  // the kernel once.
+  explicit StackAllocator(const Config& config);
+  ~StackAllocator();
+  StackAllocator(const StackAllocator&) = delete;
+  StackAllocator& operator=(const StackAllocator&) = delete;
+
+  // allocate(size) returns a guarded stack of at least `size` usable bytes (0 = default)
+  // or ResourceExhausted with the failing call and errno.
+  Result<Stack> allocate(std::size_t size);
+  // release(stack) gives a stack back for good: pages dropped, slot reusable.
+  void release(Stack stack) noexcept;
+
+  std::size_t default_size() const noexcept { return stack_size_; }
+  std::size_t guard_size() const noexcept { return guard_size_; }
+  ResolvedGuardMode mode() const noexcept { return mode_; }
+  std::size_t slabs() const;
+
+ private:
+  struct FreeSlot {
+    char* base;
+    bool guarded;
+  };
+  Result<void> install_guard(char* lo, std::size_t bytes) const noexcept;
+  Result<void> grow_locked();
+
+  std::size_t stack_size_;
+  std::size_t guard_size_;
+  std::size_t slot_size_;
+  std::size_t slots_per_slab_;
+  ResolvedGuardMode mode_;
+
+  mutable std::mutex mu_;
+  std::vector<FreeSlot> free_;                        // guarded by mu_
+  std::vector<std::pair<char*, std::size_t>> slabs_;  // guarded by mu_
+};
+
+// page_size() is the system page size (read once).
+std::size_t page_size() noexcept;
+
+}  // namespace smarm::detail

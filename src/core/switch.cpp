@@ -1,0 +1,54 @@
+// switch.cpp — switch_context (see switch.hpp).
+#include "core/switch.hpp"
+
+#include <cxxabi.h>
+
+#include "core/context.hpp"
+#include "core/sanitizer.hpp"
+
+namespace smarm::detail {
+
+namespace {
+
+// abi::__cxa_get_globals() is declared `const` in <cxxabi.h>: the compiler may assume it
+// returns the same pointer forever and cache it across a switch that moves the actor to
+// another thread. The opaque wrapper forbids that.
+[[gnu::noipa]] EhState* eh_globals() noexcept {
+  void* g = abi::__cxa_get_globals();
+  asm volatile("" : "+r"(g));
+  return static_cast<EhState*>(g);
+}
+
+// Worker-confined: the thread's exception globals are touched by every fiber of a worker.
+SMARM_NO_TSAN void swap_exception_state(EhState& save, const EhState& load) noexcept {
+  EhState* g = eh_globals();
+  save = *g;
+  *g = load;
+}
+
+}  // namespace
+
+SMARM_NO_TSAN void switch_context(Context& from, Context& to, bool from_exiting) noexcept {
+  swap_exception_state(from.eh, to.eh);
+#if defined(SMARM_ASAN)
+  __sanitizer_start_switch_fiber(from_exiting ? nullptr : &from.asan_fake_stack, to.stack_bottom,
+                                 to.stack_size);
+#else
+  (void)from_exiting;
+#endif
+#if defined(SMARM_TSAN)
+  __tsan_switch_to_fiber(to.tsan_fiber, __tsan_switch_to_fiber_no_sync);
+#endif
+  smarm_context_switch(&from.sp, to.sp);
+#if defined(SMARM_ASAN)
+  __sanitizer_finish_switch_fiber(from.asan_fake_stack, nullptr, nullptr);
+#endif
+}
+
+void first_entry_done() noexcept {
+#if defined(SMARM_ASAN)
+  __sanitizer_finish_switch_fiber(nullptr, nullptr, nullptr);
+#endif
+}
+
+}  // namespace smarm::detail

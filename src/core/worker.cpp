@@ -1,0 +1,321 @@
+// worker.cpp — Worker: the run loop, the switch paths and the idle path.
+#include "core/worker.hpp"
+
+#include <linux/futex.h>
+#include <pthread.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <ctime>
+
+#include "core/context.hpp"
+#include "core/overflow.hpp"
+#include "core/sanitizer.hpp"
+#include "core/scheduler.hpp"
+#include "core/switch.hpp"
+
+namespace smarm::detail {
+
+namespace {
+
+// initial-exec: the worker pointer is read on every blocking call; no __tls_get_addr.
+thread_local Worker* tls_worker __attribute__((tls_model("initial-exec"))) = nullptr;
+
+// Spin rounds an idle worker makes looking for work before it sleeps. Waking a sleeping
+// thread costs a futex syscall on both sides; a short spin catches the common case of
+// work arriving microseconds later (a ping-pong across workers).
+constexpr int kIdleSpinRounds = 64;
+// How often (in scheduling decisions) the local queue yields to the inject queue, so
+// that work from outside the workers cannot starve behind a busy local queue.
+constexpr std::uint32_t kInjectCheckInterval = 61;
+
+void futex_wait(std::atomic<std::uint32_t>* word, std::uint32_t expected,
+                const timespec* timeout) noexcept {
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAIT_PRIVATE, expected, timeout,
+          nullptr, 0);
+}
+
+}  // namespace
+
+void futex_wake(std::atomic<std::uint32_t>* word) noexcept {
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAKE_PRIVATE, 1, nullptr,
+          nullptr, 0);
+}
+
+[[gnu::noipa]] Worker* current_worker() noexcept {
+  Worker* w = tls_worker;
+  asm volatile("" : "+r"(w));  // the value is whatever this thread holds *now*
+  return w;
+}
+[[gnu::noipa]] void set_current_worker(Worker* w) noexcept { tls_worker = w; }
+
+// ---------------------------------------------------------------------------------------
+// The actor entry point: first code on a fresh stack.
+
+[[noreturn]] void actor_entry(void* arg) {
+  first_entry_done();
+  auto* self = static_cast<Actor*>(arg);
+  // acquire: pairs with the release that published the actor in create_actor().
+  (void)self->state.load(std::memory_order_acquire);
+  current_worker()->finish_switch();
+  run_task_body(*self->task);
+  if (self->is_root) self->sched->begin_shutdown();
+  // release: pairs with the acquire in Worker::release_actor() on the incoming side.
+  self->state.fetch_or(state::kExiting, std::memory_order_acq_rel);
+  current_worker()->exit_current(self);
+}
+
+// ---------------------------------------------------------------------------------------
+
+Worker::Worker(Scheduler& s, unsigned i) : sched(s), index(i) {
+  pool_cap_ = s.config().stack_pool_size();
+  pool_ = std::make_unique<Stack[]>(pool_cap_ ? pool_cap_ : 1);
+}
+
+Worker::~Worker() {
+  for (std::size_t i = 0; i < pool_size_; ++i) sched.stacks.release(pool_[i]);
+}
+
+SMARM_NO_TSAN Stack Worker::take_pooled_stack() noexcept {
+  if (pool_size_ == 0) return {};
+  Stack s = pool_[--pool_size_];
+  pooled_.store(pool_size_, std::memory_order_relaxed);
+  return s;
+}
+
+SMARM_NO_TSAN bool Worker::pool_stack(Stack& s) noexcept {
+  if (pool_size_ >= pool_cap_) return false;
+  pool_[pool_size_++] = s;
+  pooled_.store(pool_size_, std::memory_order_relaxed);
+  return true;
+}
+
+WorkerStats Worker::snapshot() const noexcept {
+  WorkerStats w;
+  w.spawned = spawned.get();
+  w.exited = exited.get();
+  w.context_switches = switches.get();
+  w.parks = parks.get();
+  w.steals = steals.get();
+  w.idle_sleeps = idle_sleeps.get();
+  w.idle_wakeups = idle_wakeups.get();
+  w.stacks_pooled = pooled_.load(std::memory_order_relaxed);
+  return w;
+}
+
+// ---------------------------------------------------------------------------------------
+// Choosing what runs next.
+
+Actor* Worker::next_runnable() noexcept {
+  if (++tick_ % kInjectCheckInterval == 0) {
+    if (Actor* a = sched.inject_queue.pop_front()) return a;
+  }
+  if (Actor* a = queue.pop_front()) return a;
+  return sched.inject_queue.pop_front();
+}
+
+Actor* Worker::find_work() noexcept {
+  if (Actor* a = next_runnable()) return a;
+  const std::size_t n = sched.workers.size();
+  for (std::size_t k = 1; k < n; ++k) {
+    Worker& victim = *sched.workers[(index + k) % n];
+    if (Actor* a = victim.queue.steal_back()) {
+      steals.add();
+      return a;
+    }
+  }
+  return nullptr;
+}
+
+// ---------------------------------------------------------------------------------------
+// Switch paths. Each records the pending action for the incoming side, switches, and on
+// resumption (maybe on another worker) lets that worker finish whatever switched to us.
+
+void Worker::switch_to(Context& from, Actor* to, bool from_exiting) noexcept {
+  current.store(to, std::memory_order_relaxed);
+  switches.add();
+  switch_context(from, to->ctx, from_exiting);
+}
+
+void Worker::switch_to_scheduler(Context& from, bool from_exiting) noexcept {
+  current.store(nullptr, std::memory_order_relaxed);
+  switches.add();
+  switch_context(from, sched_ctx, from_exiting);
+}
+
+void Worker::park_current(Actor* self) {
+  // A wake-up that already arrived is consumed without switching.
+  std::uint64_t s = self->state.load(std::memory_order_acquire);
+  while ((s & state::kParkMask) == state::kNotified) {
+    if (self->state.compare_exchange_weak(s, (s & ~state::kParkMask) | state::kRunning,
+                                          std::memory_order_acq_rel))
+      return;
+  }
+  pending_actor.store(self, std::memory_order_relaxed);
+  pending.store(Pending::Park, std::memory_order_relaxed);
+  if (Actor* next = next_runnable())
+    switch_to(self->ctx, next, false);
+  else
+    switch_to_scheduler(self->ctx, false);
+  current_worker()->finish_switch();
+}
+
+void Worker::yield_current(Actor* self) {
+  Actor* next = next_runnable();
+  if (!next) return;  // nobody else is runnable here: keep running
+  pending_actor.store(self, std::memory_order_relaxed);
+  pending.store(Pending::RequeueBack, std::memory_order_relaxed);
+  switch_to(self->ctx, next, false);
+  current_worker()->finish_switch();
+}
+
+void Worker::start_child_first(Actor* parent, Actor* child) {
+  pending_actor.store(parent, std::memory_order_relaxed);
+  pending.store(Pending::RequeueFront, std::memory_order_relaxed);
+  switch_to(parent->ctx, child, false);
+  current_worker()->finish_switch();
+}
+
+void Worker::exit_current(Actor* self) {
+  pending_actor.store(self, std::memory_order_relaxed);
+  pending.store(Pending::Exit, std::memory_order_relaxed);
+  if (Actor* next = next_runnable())
+    switch_to(self->ctx, next, true);
+  else
+    switch_to_scheduler(self->ctx, true);
+  __builtin_unreachable();  // nobody ever switches back to an exited actor
+}
+
+void Worker::finish_switch() noexcept {
+  Pending p = pending.load(std::memory_order_relaxed);
+  if (p == Pending::None) return;
+  Actor* a = pending_actor.load(std::memory_order_relaxed);
+  pending.store(Pending::None, std::memory_order_relaxed);
+  const bool multi = sched.workers.size() > 1;
+  switch (p) {
+    case Pending::Park: {
+      std::uint64_t s = a->state.load(std::memory_order_acquire);
+      for (;;) {
+        if ((s & state::kParkMask) == state::kNotified) {
+          // Woken (or cancelled) between deciding to park and being off its stack.
+          if (a->state.compare_exchange_weak(s, (s & ~state::kParkMask) | state::kRunning,
+                                             std::memory_order_acq_rel)) {
+            queue.push_back(a);
+            if (multi) sched.notify_work();
+            return;
+          }
+        } else if (a->state.compare_exchange_weak(s, (s & ~state::kParkMask) | state::kParked,
+                                                  std::memory_order_acq_rel)) {
+          parks.add();
+          return;
+        }
+      }
+    }
+    case Pending::RequeueBack:
+      queue.push_back(a);
+      if (multi) sched.notify_work();
+      return;
+    case Pending::RequeueFront:
+      queue.push_front(a);
+      if (multi) sched.notify_work();
+      return;
+    case Pending::Exit:
+      release_actor(a);
+      return;
+    case Pending::None:
+      return;
+  }
+}
+
+void Worker::make_runnable(Actor* a) noexcept {
+  queue.push_back(a);
+  if (sched.workers.size() > 1) sched.notify_work();
+}
+
+void Worker::release_actor(Actor* a) noexcept {
+  // acquire: pairs with the exiting actor's fetch_or(kExiting).
+  std::uint64_t s = a->state.load(std::memory_order_acquire);
+  Stack st = a->stack;
+  a->stack = {};
+  if (st.own_mapping || !pool_stack(st)) sched.stacks.release(st);
+  if (a->has_name) {
+    std::lock_guard lock(sched.names_mu);
+    a->name.clear();
+    a->has_name = false;
+  }
+  TaskBase* task = a->task;
+  a->task = nullptr;
+  a->is_root = false;
+  // The generation moves on: from here every Pid and WaiterId of the old actor is stale.
+  std::uint32_t gen = state::generation(s) + 1;
+  if (gen == 0) gen = 1;
+  a->state.store(state::make(gen, 0), std::memory_order_release);
+  sched.slots.free(this, a);
+  exited.add();
+  task->release();
+  sched.on_actor_exit();
+}
+
+// ---------------------------------------------------------------------------------------
+// The scheduler context.
+
+void Worker::run_loop() {
+  set_current_worker(this);
+  sched_ctx.tsan_fiber = sanitizer::current_fiber();
+  pthread_attr_t attr;
+  if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+    void* addr = nullptr;
+    std::size_t size = 0;
+    pthread_attr_getstack(&attr, &addr, &size);
+    sched_ctx.stack_bottom = addr;
+    sched_ctx.stack_size = size;
+    pthread_attr_destroy(&attr);
+  }
+  AltStack alt = install_altstack();
+
+  for (;;) {
+    finish_switch();
+    if (sched.stopping()) break;
+    Actor* a = find_work();
+    if (!a) a = idle();
+    if (a) switch_to(sched_ctx, a, false);
+  }
+
+  remove_altstack(alt);
+  set_current_worker(nullptr);
+}
+
+Actor* Worker::idle() noexcept {
+  if (sched.shutting_down() && sched.live_actors() == 0) {
+    sched.on_actor_exit();  // re-check: the last exits may have raced on two workers
+    return nullptr;
+  }
+  if (sched.workers.size() > 1) {
+    sched.spinning.fetch_add(1, std::memory_order_seq_cst);
+    for (int i = 0; i < kIdleSpinRounds && !sched.stopping(); ++i) {
+      if (Actor* a = find_work()) {
+        sched.spinning.fetch_sub(1, std::memory_order_seq_cst);
+        return a;
+      }
+      for (int k = 0; k < 32; ++k) __builtin_ia32_pause();
+    }
+    sched.spinning.fetch_sub(1, std::memory_order_seq_cst);
+  }
+
+  // Announce, look once more, then sleep (see the idle protocol in scheduler.hpp).
+  sleep_word.store(1, std::memory_order_seq_cst);
+  sched.sleepers.fetch_add(1, std::memory_order_seq_cst);
+  Actor* a = sched.stopping() ? nullptr : find_work();
+  if (!a && !sched.stopping()) {
+    idle_sleeps.add();
+    timespec timeout{0, 1'000'000};  // while shutting down, re-check every millisecond
+    futex_wait(&sleep_word, 1, sched.shutting_down() ? &timeout : nullptr);
+    idle_wakeups.add();
+  }
+  sleep_word.store(0, std::memory_order_relaxed);
+  sched.sleepers.fetch_sub(1, std::memory_order_seq_cst);
+  return a;
+}
+
+}  // namespace smarm::detail

@@ -1,0 +1,125 @@
+// worker.hpp — Worker: one OS thread that runs actors.
+//
+// A worker runs actors by switching straight from one to the next (one switch per
+// hand-off). When it has nothing to run it switches to its own scheduler context, the
+// loop in run_loop() on the thread's original stack, which steals, and sleeps when there
+// is truly nothing to do.
+//
+// Whatever must happen *after* the outgoing actor's registers are saved — publishing it
+// as parked, queueing it again, freeing its stack — is recorded as the pending action
+// and done by finish_switch() on the incoming side. That is what makes park/unpark free
+// of lost wake-ups: no other worker can see an actor as parked or runnable while it
+// still runs on its stack.
+//
+// Per-worker state is reached only through current_worker(), an opaque call the compiler
+// cannot cache across a switch (after which the actor may be on another thread).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <thread>
+
+#include <smarm/stats.hpp>
+
+#include "core/actor.hpp"
+#include "core/run_queue.hpp"
+#include "core/stack.hpp"
+
+namespace smarm::detail {
+
+class Scheduler;
+
+enum class Pending : std::uint8_t {
+  None,
+  Park,          // the actor parks: publish it as parked (or requeue it if notified)
+  RequeueBack,   // the actor yielded: it goes to the back of the local queue
+  RequeueFront,  // the actor started a child first: it resumes right after the child
+  Exit,          // the actor ended: free its stack and slot
+};
+
+// Counter is a statistic written by its worker only and read by anyone: a relaxed load
+// and store, never a read-modify-write.
+struct Counter {
+  std::atomic<std::uint64_t> v{0};
+  void add(std::uint64_t n = 1) noexcept {
+    v.store(v.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  std::uint64_t get() const noexcept { return v.load(std::memory_order_relaxed); }
+};
+
+class Worker {
+ public:
+  Worker(Scheduler& sched, unsigned index);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // run_loop is the scheduler context: it runs until the scheduler stops.
+  void run_loop();
+
+  // Called by the running actor `self` on this worker. Each returns when self runs
+  // again, possibly on another worker: callers must re-read current_worker() afterwards.
+  void park_current(Actor* self);
+  void yield_current(Actor* self);
+  void start_child_first(Actor* parent, Actor* child);
+  [[noreturn]] void exit_current(Actor* self);
+
+  // finish_switch does the pending action left by the context that switched to us.
+  void finish_switch() noexcept;
+
+  // make_runnable queues a just-unparked actor here and wakes a sleeping worker if the
+  // runtime has more than one.
+  void make_runnable(Actor* a) noexcept;
+
+  // Stack pool (worker-confined; see SMARM_NO_TSAN).
+  Stack take_pooled_stack() noexcept;
+  bool pool_stack(Stack& s) noexcept;  // false: the pool is full
+
+  WorkerStats snapshot() const noexcept;
+
+  Scheduler& sched;
+  const unsigned index;
+  RunQueue queue;
+  std::atomic<Actor*> current{nullptr};  // relaxed: worker-confined, read across fibers
+  std::atomic<Pending> pending{Pending::None};
+  std::atomic<Actor*> pending_actor{nullptr};
+  Context sched_ctx;
+  std::atomic<std::uint32_t> sleep_word{0};  // 1 while asleep in the futex
+  std::thread thread;                        // not used by worker 0 (the run() caller)
+
+  // Slot cache of the slot table (worker-confined).
+  static constexpr std::uint32_t kSlotCache = 256;
+  std::uint32_t slot_cache[kSlotCache];
+  std::uint32_t slot_cache_size = 0;
+
+  Counter spawned, exited, switches, parks, steals, idle_sleeps, idle_wakeups;
+
+ private:
+  friend class Scheduler;
+  Actor* next_runnable() noexcept;  // local queue, with the inject queue checked at times
+  Actor* find_work() noexcept;      // next_runnable, then steal
+  void switch_to(Context& from, Actor* to, bool from_exiting) noexcept;
+  void switch_to_scheduler(Context& from, bool from_exiting) noexcept;
+  Actor* idle() noexcept;  // spins, then sleeps; returns work found on the way
+  void release_actor(Actor* a) noexcept;
+
+  std::unique_ptr<Stack[]> pool_;
+  std::size_t pool_size_ = 0;
+  std::size_t pool_cap_ = 0;
+  std::atomic<std::size_t> pooled_{0};  // mirror of pool_size_ for stats()
+  std::uint32_t tick_ = 0;
+};
+
+// run_task_body runs the task on the calling actor, catching whatever it throws and
+// recording it as a panic, then publishes completion and wakes a joiner (actor.cpp).
+void run_task_body(TaskBase& task) noexcept;
+
+// futex_wake wakes one thread sleeping on word.
+void futex_wake(std::atomic<std::uint32_t>* word) noexcept;
+
+// current_worker() is this thread's worker, or null. Opaque to the optimiser.
+Worker* current_worker() noexcept;
+void set_current_worker(Worker* w) noexcept;
+
+}  // namespace smarm::detail
