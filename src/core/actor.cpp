@@ -68,7 +68,7 @@ std::string describe_current_exception() {
 
 Pid Actor::pid() const noexcept { return Pid{sched->id(), index, generation()}; }
 
-void run_task_body(TaskBase& task) noexcept {
+TaskBase::Status run_task_body(TaskBase& task) noexcept {
   TaskBase::Status status = TaskBase::Status::Done;
   try {
     task.run();
@@ -80,6 +80,10 @@ void run_task_body(TaskBase& task) noexcept {
     }
     status = TaskBase::Status::Panicked;
   }
+  return status;
+}
+
+void publish_completion(TaskBase& task, TaskBase::Status status) noexcept {
   // seq_cst: pairs with join_wait() (store joiner, then load status) — Dekker style.
   task.status_.store(status, std::memory_order_seq_cst);
   if (Actor* j = task.joiner_.load(std::memory_order_seq_cst))
@@ -96,7 +100,7 @@ void wake_actor(Actor* a, Worker* here) noexcept {
 bool cancel_actor(Actor* a, std::uint32_t generation, Worker* here) noexcept {
   std::uint64_t s = a->state.load(std::memory_order_acquire);
   for (;;) {
-    if (!(s & state::kLive) || state::generation(s) != generation) return false;
+    if (!state::alive(s) || state::generation(s) != generation) return false;
     std::uint64_t park = s & state::kParkMask;
     std::uint64_t next = s | state::kCancel;
     if (park == state::kParked)
@@ -164,7 +168,7 @@ void unpark(WaiterId id) noexcept {
   if (!a) return;
   std::uint64_t s = a->state.load(std::memory_order_acquire);
   for (;;) {
-    if (!(s & state::kLive) || state::generation(s) != id.generation) return;  // stale
+    if (!state::alive(s) || state::generation(s) != id.generation) return;  // stale
     std::uint64_t park = s & state::kParkMask;
     if (park == state::kNotified) return;  // a wake-up is already pending
     std::uint64_t next =
@@ -184,8 +188,7 @@ Result<Pid> spawn_task(TaskBase* task, const SpawnOptions& options) {
   if (!parent) return Error(Errc::NotInActor, "spawn() called outside an actor");
   auto child = w->sched.create_actor(*task, options, w);
   if (!child) return std::move(child).error();
-  Pid pid = (*child)->pid();
-  task->pid_ = pid;
+  Pid pid = task->pid_;
   w->spawned.add();
   // Child first: the parent resumes as soon as the child parks or ends.
   w->start_child_first(parent, *child);

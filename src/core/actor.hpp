@@ -49,6 +49,8 @@ inline constexpr std::uint64_t kCancel = 4;    // cancellation requested
 inline constexpr std::uint64_t kLive = 8;      // the slot holds a live actor
 inline constexpr std::uint64_t kExiting = 16;  // the body has ended; the slot frees soon
 
+// alive: the slot holds an actor whose body has not yet ended.
+constexpr bool alive(std::uint64_t s) noexcept { return (s & kLive) && !(s & kExiting); }
 constexpr std::uint32_t generation(std::uint64_t s) noexcept {
   return static_cast<std::uint32_t>(s >> 32);
 }
@@ -63,9 +65,12 @@ class Actor {
   Stack stack;
   std::atomic<std::uint64_t> state{state::make(1, 0)};
 
-  // Run-queue links; guarded by the lock of the queue the actor is on.
-  Actor* next = nullptr;
-  Actor* prev = nullptr;
+  // Run-queue links; guarded by the lock of the queue the actor is on. Relaxed atomics
+  // only for TSan's sake: a stolen actor's links were last written under another
+  // worker's lock, and that ordering reaches the new worker through fibers TSan is told
+  // do not synchronise. Relaxed atomic access compiles to plain moves.
+  std::atomic<Actor*> next{nullptr};
+  std::atomic<Actor*> prev{nullptr};
 
   Scheduler* sched = nullptr;
   TaskBase* task = nullptr;  // owned reference while live

@@ -1,6 +1,8 @@
 // config.cpp — Config defaults and validation; Pid formatting.
 #include <sched.h>
 
+#include <cstdio>
+
 #include <smarm/config.hpp>
 #include <smarm/pid.hpp>
 
@@ -21,31 +23,35 @@ std::size_t cpus_in_affinity_mask() noexcept {
 Config::Config() : workers_(cpus_in_affinity_mask()) {}
 
 Result<void> Config::validate() const {
-  auto bad = [](const char* field, const std::string& why) {
-    return Error(Errc::InvalidConfig, std::string("Config::") + field + ": " + why);
+  // Messages are formatted with snprintf: GCC 12 at -O3 -flto reports a false -Wrestrict
+  // inside std::string's operator+ chains.
+  auto bad = [](const char* field, const char* rule, unsigned long long got) {
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "Config::%s: %s (got %llu)", field, rule, got);
+    return Error(Errc::InvalidConfig, buf);
   };
-  if (workers_ == 0) return bad("workers", "must be at least 1 (got 0)");
-  if (workers_ > kMaxWorkers)
-    return bad("workers", "at most " + std::to_string(kMaxWorkers) + " (got " +
-                              std::to_string(workers_) + ")");
-  if (stack_size_ < 4096)
-    return bad("stack_size",
-               "must be at least 4096 bytes (got " + std::to_string(stack_size_) + ")");
+  if (workers_ == 0) return bad("workers", "must be at least 1", 0);
+  if (workers_ > kMaxWorkers) return bad("workers", "must be at most 1024", workers_);
+  if (stack_size_ < 4096) return bad("stack_size", "must be at least 4096 bytes", stack_size_);
   if (stack_size_ > (std::size_t{1} << 32))
-    return bad("stack_size", "at most 4 GiB (got " + std::to_string(stack_size_) + ")");
+    return bad("stack_size", "must be at most 4 GiB", stack_size_);
   if (guard_size_ > (std::size_t{1} << 30))
-    return bad("guard_size", "at most 1 GiB (got " + std::to_string(guard_size_) + ")");
+    return bad("guard_size", "must be at most 1 GiB", guard_size_);
   if (stack_pool_size_ > (std::size_t{1} << 20))
-    return bad("stack_pool_size", "at most 1048576 (got " + std::to_string(stack_pool_size_) + ")");
-  if (shutdown_grace_.count() <= 0)
-    return bad("shutdown_grace",
-               "must be positive (got " + std::to_string(shutdown_grace_.count()) + " ms)");
+    return bad("stack_pool_size", "must be at most 1048576", stack_pool_size_);
+  if (shutdown_grace_.count() <= 0) {
+    char buf[120];
+    std::snprintf(buf, sizeof buf, "Config::shutdown_grace: must be positive (got %lld ms)",
+                  static_cast<long long>(shutdown_grace_.count()));
+    return Error(Errc::InvalidConfig, buf);
+  }
   return {};
 }
 
 std::string to_string(const Pid& pid) {
-  return "<" + std::to_string(pid.runtime) + "." + std::to_string(pid.index) + "." +
-         std::to_string(pid.generation) + ">";
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "<%u.%u.%u>", pid.runtime, pid.index, pid.generation);
+  return buf;
 }
 
 }  // namespace smarm

@@ -20,18 +20,24 @@ class RunQueue {
  public:
   void push_back(Actor* a) noexcept {
     lock_.lock();
-    a->next = nullptr;
-    a->prev = tail_;
-    (tail_ ? tail_->next : head_) = a;
+    set(a->next, nullptr);
+    set(a->prev, tail_);
+    if (tail_)
+      set(tail_->next, a);
+    else
+      head_ = a;
     tail_ = a;
     size_.store(size_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     lock_.unlock();
   }
   void push_front(Actor* a) noexcept {
     lock_.lock();
-    a->prev = nullptr;
-    a->next = head_;
-    (head_ ? head_->prev : tail_) = a;
+    set(a->prev, nullptr);
+    set(a->next, head_);
+    if (head_)
+      set(head_->prev, a);
+    else
+      tail_ = a;
     head_ = a;
     size_.store(size_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     lock_.unlock();
@@ -56,10 +62,25 @@ class RunQueue {
   std::size_t size() const noexcept { return size_.load(std::memory_order_relaxed); }
 
  private:
+  static Actor* get(const std::atomic<Actor*>& link) noexcept {
+    return link.load(std::memory_order_relaxed);
+  }
+  static void set(std::atomic<Actor*>& link, Actor* v) noexcept {
+    link.store(v, std::memory_order_relaxed);
+  }
   void unlink(Actor* a) noexcept {
-    (a->prev ? a->prev->next : head_) = a->next;
-    (a->next ? a->next->prev : tail_) = a->prev;
-    a->next = a->prev = nullptr;
+    Actor* prev = get(a->prev);
+    Actor* next = get(a->next);
+    if (prev)
+      set(prev->next, next);
+    else
+      head_ = next;
+    if (next)
+      set(next->prev, prev);
+    else
+      tail_ = prev;
+    set(a->next, nullptr);
+    set(a->prev, nullptr);
     size_.store(size_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
   }
 

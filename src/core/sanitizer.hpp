@@ -44,6 +44,16 @@
 #define SMARM_NO_TSAN
 #endif
 
+// SMARM_OPAQUE makes a function a black box to the optimiser: never inlined, and no
+// inter-procedural assumption (purity, constant result) may be drawn from it. GCC has
+// noipa for that; Clang lacks it, but a non-inlined function containing `asm volatile`
+// (which every SMARM_OPAQUE function here has) cannot be treated as pure either.
+#if defined(__clang__)
+#define SMARM_OPAQUE __attribute__((noinline))
+#else
+#define SMARM_OPAQUE __attribute__((noipa))
+#endif
+
 namespace smarm::detail::sanitizer {
 
 // Stack memory reused from the pool may still carry ASan poison from its last actor.
@@ -53,6 +63,25 @@ inline void unpoison_stack(void* lo, std::size_t size) noexcept {
 #else
   (void)lo;
   (void)size;
+#endif
+}
+
+// handoff_release / handoff_acquire tell TSan that memory last touched by one fiber is
+// handed to another: a stack moving through the pool, a runtime torn down after its
+// actors ended. These are real orderings that TSan cannot see because fiber switches are
+// annotated as non-synchronising.
+inline void handoff_release(const void* token) noexcept {
+#if defined(SMARM_TSAN)
+  __tsan_release(const_cast<void*>(token));
+#else
+  (void)token;
+#endif
+}
+inline void handoff_acquire(const void* token) noexcept {
+#if defined(SMARM_TSAN)
+  __tsan_acquire(const_cast<void*>(token));
+#else
+  (void)token;
 #endif
 }
 

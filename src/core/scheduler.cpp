@@ -44,6 +44,8 @@ Scheduler::Scheduler(const Config& config)
 }
 
 Scheduler::~Scheduler() {
+  // Every actor fiber released this token as its last act (switch_context).
+  sanitizer::handoff_acquire(this);
   {
     std::lock_guard lock(g_registry_mu);
     g_registry.erase(std::remove(g_registry.begin(), g_registry.end(), this), g_registry.end());
@@ -52,10 +54,14 @@ Scheduler::~Scheduler() {
   workers.clear();  // returns pooled stacks before the allocator unmaps its slabs
 }
 
-Result<Actor*> Scheduler::create_actor(TaskBase& task, const SpawnOptions& options, Worker* w) {
+Result<Actor*> Scheduler::create_actor(TaskBase& task, const SpawnOptions& options, Worker* w,
+                                       bool is_root) {
   auto slot = slots.allocate(w);
   if (!slot) return std::move(slot).error();
   Actor* a = *slot;
+  // acquire: pairs with the release that freed the slot (Worker::release_actor), so the
+  // writes below are ordered after the previous occupant's.
+  const std::uint32_t gen = a->generation();
 
   Stack st;
   const bool default_size = options.stack_size == 0 || options.stack_size == config_.stack_size();
@@ -78,14 +84,14 @@ Result<Actor*> Scheduler::create_actor(TaskBase& task, const SpawnOptions& optio
   a->ctx.stack_bottom = st.lo;
   a->ctx.stack_size = st.size;
   a->task = &task;
-  a->is_root = false;
+  task.pid_ = Pid{id_, a->index, gen};
+  a->is_root = is_root;
   a->wait_kind.store(WaitKind::None, std::memory_order_relaxed);
   if (!options.name.empty()) {
     std::lock_guard lock(names_mu);
     a->name = options.name;
     a->has_name = true;
   }
-  const std::uint32_t gen = a->generation();
   // Actors born during shutdown are cancelled from the start.
   const std::uint64_t flags = state::kLive | (shutting_down() ? state::kCancel : 0);
   // release: publishes every field above to the actor's first run (see actor_entry).
@@ -95,11 +101,12 @@ Result<Actor*> Scheduler::create_actor(TaskBase& task, const SpawnOptions& optio
 
 Result<void> Scheduler::run(TaskBase& root) {
   Worker& w0 = *workers[0];
-  auto a = create_actor(root, SpawnOptions{.stack_size = 0, .name = "root"}, &w0);
-  if (!a) return std::move(a).error();
   root.add_ref();  // the root actor's reference (released when it exits)
-  root.pid_ = (*a)->pid();
-  (*a)->is_root = true;
+  auto a = create_actor(root, SpawnOptions{.stack_size = 0, .name = "root"}, &w0, true);
+  if (!a) {
+    root.release();
+    return std::move(a).error();
+  }
   w0.spawned.add();
   w0.queue.push_back(*a);
 
@@ -167,10 +174,11 @@ std::uint64_t Scheduler::live_actors() const noexcept {
 void Scheduler::begin_shutdown() noexcept {
   if (shutting_down_.exchange(true, std::memory_order_acq_rel)) return;
   Worker* here = current_worker();
+  const Actor* root = here ? here->current.load(std::memory_order_relaxed) : nullptr;
   std::uint64_t others = 0;
   slots.for_each([&](Actor& a) {
     std::uint64_t s = a.state.load(std::memory_order_acquire);
-    if (!(s & state::kLive) || a.is_root) return;
+    if (!state::alive(s) || &a == root) return;
     if (cancel_actor(&a, state::generation(s), here)) ++others;
   });
   if (others > 0) {
@@ -212,7 +220,7 @@ Actor* Scheduler::lookup(const Pid& pid) const noexcept {
   Actor* a = slots.get(pid.index);
   if (!a) return nullptr;
   std::uint64_t s = a->state.load(std::memory_order_acquire);
-  if (!(s & state::kLive) || state::generation(s) != pid.generation) return nullptr;
+  if (!state::alive(s) || state::generation(s) != pid.generation) return nullptr;
   return a;
 }
 

@@ -53,7 +53,8 @@ class Scheduler {
 
   // create_actor makes an actor for task (taking a reference to it) on worker w, ready
   // to be switched to. Fails with ResourceExhausted (no slot or stack).
-  Result<Actor*> create_actor(TaskBase& task, const SpawnOptions& options, Worker* w);
+  Result<Actor*> create_actor(TaskBase& task, const SpawnOptions& options, Worker* w,
+                              bool is_root = false);
 
   // Wake-up plumbing.
   void notify_work() noexcept;     // after pushing stealable work

@@ -13,7 +13,7 @@ namespace {
 // abi::__cxa_get_globals() is declared `const` in <cxxabi.h>: the compiler may assume it
 // returns the same pointer forever and cache it across a switch that moves the actor to
 // another thread. The opaque wrapper forbids that.
-[[gnu::noipa]] EhState* eh_globals() noexcept {
+SMARM_OPAQUE EhState* eh_globals() noexcept {
   void* g = abi::__cxa_get_globals();
   asm volatile("" : "+r"(g));
   return static_cast<EhState*>(g);
@@ -28,7 +28,8 @@ SMARM_NO_TSAN void swap_exception_state(EhState& save, const EhState& load) noex
 
 }  // namespace
 
-SMARM_NO_TSAN void switch_context(Context& from, Context& to, bool from_exiting) noexcept {
+SMARM_NO_TSAN void switch_context(Context& from, Context& to, bool from_exiting,
+                                  const void* exit_token) noexcept {
   swap_exception_state(from.eh, to.eh);
 #if defined(SMARM_ASAN)
   __sanitizer_start_switch_fiber(from_exiting ? nullptr : &from.asan_fake_stack, to.stack_bottom,
@@ -37,7 +38,10 @@ SMARM_NO_TSAN void switch_context(Context& from, Context& to, bool from_exiting)
   (void)from_exiting;
 #endif
 #if defined(SMARM_TSAN)
+  if (from_exiting && exit_token) __tsan_release(const_cast<void*>(exit_token));
   __tsan_switch_to_fiber(to.tsan_fiber, __tsan_switch_to_fiber_no_sync);
+#else
+  (void)exit_token;
 #endif
   smarm_context_switch(&from.sp, to.sp);
 #if defined(SMARM_ASAN)

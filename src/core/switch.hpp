@@ -11,9 +11,11 @@
 namespace smarm::detail {
 
 // switch_context suspends `from` and resumes `to`. When `from_exiting` is set the caller
-// never resumes (ASan then frees its fake stack). Returns when `from` is resumed, possibly
-// on another thread.
-void switch_context(Context& from, Context& to, bool from_exiting) noexcept;
+// never resumes (ASan then frees its fake stack) and `exit_token` is released to TSan as
+// the exiting fiber's last act (see sanitizer::handoff_release). Returns when `from` is
+// resumed, possibly on another thread.
+void switch_context(Context& from, Context& to, bool from_exiting,
+                    const void* exit_token = nullptr) noexcept;
 
 // first_entry_done is called first thing on a fresh context's stack, to complete the
 // sanitizer side of the switch that started it.

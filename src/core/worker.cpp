@@ -43,12 +43,15 @@ void futex_wake(std::atomic<std::uint32_t>* word) noexcept {
           nullptr, 0);
 }
 
-[[gnu::noipa]] Worker* current_worker() noexcept {
+SMARM_NO_TSAN SMARM_OPAQUE Worker* current_worker() noexcept {
   Worker* w = tls_worker;
   asm volatile("" : "+r"(w));  // the value is whatever this thread holds *now*
   return w;
 }
-[[gnu::noipa]] void set_current_worker(Worker* w) noexcept { tls_worker = w; }
+SMARM_NO_TSAN SMARM_OPAQUE void set_current_worker(Worker* w) noexcept {
+  asm volatile("" ::: "memory");
+  tls_worker = w;
+}
 
 // ---------------------------------------------------------------------------------------
 // The actor entry point: first code on a fresh stack.
@@ -59,10 +62,16 @@ void futex_wake(std::atomic<std::uint32_t>* word) noexcept {
   // acquire: pairs with the release that published the actor in create_actor().
   (void)self->state.load(std::memory_order_acquire);
   current_worker()->finish_switch();
-  run_task_body(*self->task);
-  if (self->is_root) self->sched->begin_shutdown();
-  // release: pairs with the acquire in Worker::release_actor() on the incoming side.
+  TaskBase& task = *self->task;
+  const TaskBase::Status status = run_task_body(task);
+  // The actor is dead to the world from here: its pid is stale and unpark/cancel ignore
+  // it, before anyone can observe its completion (a joiner must find it ended). Only its
+  // stack and slot are still held, until the incoming side of the last switch frees them.
+  // release: pairs with the acquire in Worker::release_actor().
   self->state.fetch_or(state::kExiting, std::memory_order_acq_rel);
+  current_worker()->exited.add();
+  publish_completion(task, status);
+  if (self->is_root) self->sched->begin_shutdown();
   current_worker()->exit_current(self);
 }
 
@@ -81,11 +90,13 @@ SMARM_NO_TSAN Stack Worker::take_pooled_stack() noexcept {
   if (pool_size_ == 0) return {};
   Stack s = pool_[--pool_size_];
   pooled_.store(pool_size_, std::memory_order_relaxed);
+  sanitizer::handoff_acquire(s.lo);
   return s;
 }
 
 SMARM_NO_TSAN bool Worker::pool_stack(Stack& s) noexcept {
   if (pool_size_ >= pool_cap_) return false;
+  sanitizer::handoff_release(s.lo);
   pool_[pool_size_++] = s;
   pooled_.store(pool_size_, std::memory_order_relaxed);
   return true;
@@ -108,7 +119,10 @@ WorkerStats Worker::snapshot() const noexcept {
 // Choosing what runs next.
 
 Actor* Worker::next_runnable() noexcept {
-  if (++tick_ % kInjectCheckInterval == 0) {
+  // tick_ is worker-confined but read by every fiber of the worker: relaxed atomic.
+  std::uint32_t tick = tick_.load(std::memory_order_relaxed) + 1;
+  tick_.store(tick, std::memory_order_relaxed);
+  if (tick % kInjectCheckInterval == 0) {
     if (Actor* a = sched.inject_queue.pop_front()) return a;
   }
   if (Actor* a = queue.pop_front()) return a;
@@ -135,13 +149,13 @@ Actor* Worker::find_work() noexcept {
 void Worker::switch_to(Context& from, Actor* to, bool from_exiting) noexcept {
   current.store(to, std::memory_order_relaxed);
   switches.add();
-  switch_context(from, to->ctx, from_exiting);
+  switch_context(from, to->ctx, from_exiting, &sched);
 }
 
 void Worker::switch_to_scheduler(Context& from, bool from_exiting) noexcept {
   current.store(nullptr, std::memory_order_relaxed);
   switches.add();
-  switch_context(from, sched_ctx, from_exiting);
+  switch_context(from, sched_ctx, from_exiting, &sched);
 }
 
 void Worker::park_current(Actor* self) {
@@ -188,6 +202,9 @@ void Worker::exit_current(Actor* self) {
 }
 
 void Worker::finish_switch() noexcept {
+  // Everything this worker thread did before it started running actors (its TLS
+  // initialisation above all) happens-before every actor that runs on it.
+  sanitizer::handoff_acquire(this);
   Pending p = pending.load(std::memory_order_relaxed);
   if (p == Pending::None) return;
   Actor* a = pending_actor.load(std::memory_order_relaxed);
@@ -252,7 +269,6 @@ void Worker::release_actor(Actor* a) noexcept {
   if (gen == 0) gen = 1;
   a->state.store(state::make(gen, 0), std::memory_order_release);
   sched.slots.free(this, a);
-  exited.add();
   task->release();
   sched.on_actor_exit();
 }
@@ -273,6 +289,7 @@ void Worker::run_loop() {
     pthread_attr_destroy(&attr);
   }
   AltStack alt = install_altstack();
+  sanitizer::handoff_release(this);  // pairs with the acquire in finish_switch()
 
   for (;;) {
     finish_switch();

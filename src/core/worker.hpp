@@ -108,12 +108,14 @@ class Worker {
   std::size_t pool_size_ = 0;
   std::size_t pool_cap_ = 0;
   std::atomic<std::size_t> pooled_{0};  // mirror of pool_size_ for stats()
-  std::uint32_t tick_ = 0;
+  std::atomic<std::uint32_t> tick_{0};
 };
 
 // run_task_body runs the task on the calling actor, catching whatever it throws and
-// recording it as a panic, then publishes completion and wakes a joiner (actor.cpp).
-void run_task_body(TaskBase& task) noexcept;
+// recording it as a panic (actor.cpp).
+TaskBase::Status run_task_body(TaskBase& task) noexcept;
+// publish_completion makes the task's end visible to join() and wakes the joiner.
+void publish_completion(TaskBase& task, TaskBase::Status status) noexcept;
 
 // futex_wake wakes one thread sleeping on word.
 void futex_wake(std::atomic<std::uint32_t>* word) noexcept;
