@@ -12,6 +12,8 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
+#include <type_traits>
 #include <utility>
 
 #include <smarm/detail/channel_core.hpp>
@@ -88,10 +90,28 @@ class Sender {
       c.unlock();
       return SendError<T>(Errc::Closed, std::move(v));
     }
-    c.queue.push(std::move(v));
-    detail::WaiterId w = c.take_recv_waiter_locked();
+    if constexpr (std::is_nothrow_move_constructible_v<T>) {
+      if (detail::Waiter* w = c.take_recv_waiter_locked()) {
+        // A receiver waits, so the queue is empty: hand the value straight to it.
+        static_cast<std::optional<T>*>(w->slot)->emplace(std::move(v));
+        const detail::WaiterId id = w->id;  // *w lives on the receiver's stack: copy first
+        // release: pairs with the receiver's acquire load of `filled`.
+        w->filled.store(true, std::memory_order_release);
+        c.unlock();
+        detail::unpark(id);
+        return {};
+      }
+    }
+    try {
+      c.queue.push(std::move(v));  // may throw (allocation, T's move): never with the lock held
+    } catch (...) {
+      c.unlock();
+      throw;
+    }
+    detail::Waiter* w = c.take_recv_waiter_locked();
+    const detail::WaiterId id = w ? w->id : detail::WaiterId{};
     c.unlock();
-    if (w) detail::unpark(w);
+    if (id) detail::unpark(id);
     return {};
   }
 
@@ -145,6 +165,7 @@ class Receiver {
       return unexpected(Error(Errc::Cancelled, "recv(): the caller was cancelled"));
     if (!state_) return unexpected(Error(Errc::Closed, "recv() on an empty Receiver"));
     auto& c = *state_;
+    std::optional<T> slot;  // where a sender hands a value over directly
     c.lock();
     for (;;) {
       if (!c.queue.empty()) {
@@ -152,7 +173,9 @@ class Receiver {
         c.unlock();
         return Result<T>(std::move(v));
       }
-      if (auto r = c.wait_recv_locked(self); !r) return unexpected(std::move(r).error());
+      auto r = c.wait_recv_locked(self, &slot);
+      if (!r) return unexpected(std::move(r).error());
+      if (*r) return Result<T>(std::move(*slot));
     }
   }
 

@@ -38,6 +38,7 @@ class Config {
   }
   // guard_size is the inaccessible region below each stack (rounded up to pages). With
   // GuardInstall it costs neither memory nor a mapping; with Mprotect it costs a mapping.
+  // 0 (the default) picks by mode: 64 KiB with GuardInstall, 4 KiB with Mprotect.
   Config& guard_size(std::size_t bytes) {
     guard_size_ = bytes;
     return *this;
@@ -75,7 +76,7 @@ class Config {
  private:
   std::size_t workers_;
   std::size_t stack_size_ = kDefaultStackSize;
-  std::size_t guard_size_ = kDefaultGuardSize;
+  std::size_t guard_size_ = 0;
   GuardMode guard_mode_ = GuardMode::Auto;
   std::size_t stack_pool_size_ = 128;
   std::chrono::milliseconds shutdown_grace_{5000};

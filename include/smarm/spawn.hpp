@@ -97,10 +97,7 @@ class JoinHandle {
   // caller is cancelled while waiting, join() returns Cancelled and the handle stays
   // joinable. Outside an actor: NotInActor.
   Result<R> join() {
-    if (!task_)
-      return unexpected(
-          error_ ? *error_
-                 : Error(Errc::AlreadyJoined, "join(): handle already joined or detached"));
+    if (!task_) return unexpected(error_);
     if (auto w = detail::join_wait(*task_); !w) return unexpected(std::move(w).error());
     auto* t = task_;
     task_ = nullptr;
@@ -152,7 +149,9 @@ class JoinHandle {
 
   detail::TaskBase* task_ = nullptr;
   Pid pid_{};
-  std::optional<Error> error_;
+  // Why join() cannot wait: the spawn failure, or AlreadyJoined once joined or detached.
+  // (Always constructed: a std::optional here trips GCC's -Wmaybe-uninitialized.)
+  Error error_{Errc::AlreadyJoined};
 };
 
 // try_spawn(options, f) starts f on a new actor, or reports at once why it could not

@@ -3,7 +3,7 @@
 
 namespace smarm::detail {
 
-Result<void> ChannelCore::wait_recv_locked(Actor* self) noexcept {
+Result<bool> ChannelCore::wait_recv_locked(Actor* self, void* slot) noexcept {
   if (senders_.load(std::memory_order_acquire) == 0) {
     unlock();
     return Error(Errc::Closed, "recv() on a channel whose senders are all gone");
@@ -13,34 +13,42 @@ Result<void> ChannelCore::wait_recv_locked(Actor* self) noexcept {
     return Error(Errc::Cancelled, "recv(): the caller was cancelled");
   }
   Waiter w{current_waiter()};
+  w.slot = slot;
   recv_waiter_ = &w;
   unlock();
   park(WaitKind::Recv, this);
+  // acquire: pairs with the sender's release store after it filled the slot.
+  if (w.filled.load(std::memory_order_acquire)) return true;
   lock();
-  if (recv_waiter_ == &w) recv_waiter_ = nullptr;  // woken by cancel, not by a sender
-  // A cancelled wait reports Cancelled even if a value arrived meanwhile: the value stays
-  // queued (nothing is lost) and the outcome does not depend on who won the race.
+  if (recv_waiter_ == &w) recv_waiter_ = nullptr;  // woken by cancel or close, not a value
+  if (w.filled.load(std::memory_order_acquire)) {  // a sender got in before our lock
+    unlock();
+    return true;
+  }
+  // A cancelled wait reports Cancelled even if a value arrived in the queue meanwhile:
+  // it stays queued (nothing is lost) and the outcome does not depend on who won a race.
   if (is_cancelled(self)) {
     unlock();
     return Error(Errc::Cancelled, "recv(): the caller was cancelled");
   }
-  return {};
+  return false;
 }
 
-WaiterId ChannelCore::take_recv_waiter_locked() noexcept {
+Waiter* ChannelCore::take_recv_waiter_locked() noexcept {
   Waiter* w = recv_waiter_;
-  if (!w) return {};
+  if (!w) return nullptr;
   recv_waiter_ = nullptr;
-  return w->try_claim() ? w->id : WaiterId{};
+  return w->try_claim() ? w : nullptr;
 }
 
 void ChannelCore::sender_dropped() noexcept {
   // acq_rel: the last sender's sends happen-before the receiver sees zero senders.
   if (senders_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
   lock();
-  WaiterId w = take_recv_waiter_locked();
+  Waiter* w = take_recv_waiter_locked();
+  WaiterId id = w ? w->id : WaiterId{};  // copied under the lock: *w dies once it wakes
   unlock();
-  if (w) unpark(w);
+  if (id) unpark(id);
 }
 
 }  // namespace smarm::detail

@@ -13,13 +13,26 @@
 #include <smarm/detail/spinlock.hpp>
 
 #include "core/actor.hpp"
+#include "core/sanitizer.hpp"
 
 namespace smarm::detail {
 
 class RunQueue {
  public:
+  // set_private(true) drops the lock: in a one-worker runtime nobody but the owner ever
+  // touches its queue (no thieves; wake-ups from other threads use the inject queue), so
+  // a hand-off between two actors costs no locked instruction here.
+  // (Not under TSan: there the lock also tells TSan how actors hand over to each other.)
+  void set_private(bool p) noexcept {
+#if defined(SMARM_TSAN)
+    (void)p;
+#else
+    private_ = p;
+#endif
+  }
+
   void push_back(Actor* a) noexcept {
-    lock_.lock();
+    lock();
     set(a->next, nullptr);
     set(a->prev, tail_);
     if (tail_)
@@ -28,10 +41,10 @@ class RunQueue {
       head_ = a;
     tail_ = a;
     size_.store(size_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-    lock_.unlock();
+    unlock();
   }
   void push_front(Actor* a) noexcept {
-    lock_.lock();
+    lock();
     set(a->prev, nullptr);
     set(a->next, head_);
     if (head_)
@@ -40,22 +53,22 @@ class RunQueue {
       tail_ = a;
     head_ = a;
     size_.store(size_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-    lock_.unlock();
+    unlock();
   }
   Actor* pop_front() noexcept {
     if (empty()) return nullptr;  // racy peek; a miss is re-checked by the idle path
-    lock_.lock();
+    lock();
     Actor* a = head_;
     if (a) unlink(a);
-    lock_.unlock();
+    unlock();
     return a;
   }
   // steal_back takes the oldest entry unless the lock is busy (a thief never waits).
   Actor* steal_back() noexcept {
-    if (empty() || !lock_.try_lock()) return nullptr;
+    if (empty() || (!private_ && !lock_.try_lock())) return nullptr;
     Actor* a = tail_;
     if (a) unlink(a);
-    lock_.unlock();
+    unlock();
     return a;
   }
   bool empty() const noexcept { return size_.load(std::memory_order_relaxed) == 0; }
@@ -84,7 +97,15 @@ class RunQueue {
     size_.store(size_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
   }
 
+  void lock() noexcept {
+    if (!private_) lock_.lock();
+  }
+  void unlock() noexcept {
+    if (!private_) lock_.unlock();
+  }
+
   SpinLock lock_;
+  bool private_ = false;   // set before the workers start, never after
   Actor* head_ = nullptr;  // guarded by lock_
   Actor* tail_ = nullptr;  // guarded by lock_
   // Written under lock_, read without it as a hint (relaxed: only ever a hint).

@@ -39,6 +39,7 @@ Scheduler::Scheduler(const Config& config)
       id_(g_next_runtime_id.fetch_add(1, std::memory_order_relaxed)) {
   for (unsigned i = 0; i < config.workers(); ++i)
     workers.push_back(std::make_unique<Worker>(*this, i));
+  if (workers.size() == 1) workers[0]->queue.set_private(true);
   std::lock_guard lock(g_registry_mu);
   g_registry.push_back(this);
 }

@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -21,6 +22,7 @@ namespace {
 
 constexpr std::size_t kSlabBytes = std::size_t{256} << 20;  // VA per slab: no memory cost
 constexpr std::size_t kMprotectGuard = 4096;
+constexpr std::size_t kReleaseBatch = 64;  // stacks whose pages are dropped together
 
 std::size_t round_up(std::size_t v, std::size_t to) noexcept { return (v + to - 1) / to * to; }
 
@@ -150,11 +152,16 @@ Result<Stack> StackAllocator::allocate(std::size_t size) {
   FreeSlot slot{};
   {
     std::lock_guard lock(mu_);
-    if (free_.empty()) {
-      if (auto g = grow_locked(); !g) return std::move(g).error();
+    if (!released_.empty()) {
+      slot = {released_.back(), true};  // still warm: its pages were not dropped yet
+      released_.pop_back();
+    } else {
+      if (free_.empty()) {
+        if (auto g = grow_locked(); !g) return std::move(g).error();
+      }
+      slot = free_.back();
+      free_.pop_back();
     }
-    slot = free_.back();
-    free_.pop_back();
   }
   if (!slot.guarded) {
     if (auto g = install_guard(slot.base, guard_size_); !g) {
@@ -176,12 +183,28 @@ void StackAllocator::release(Stack stack) noexcept {
     munmap(stack.guard_lo(), stack.guard + stack.size);
     return;
   }
-  // Give the memory back but keep the slot (and its guard, which MADV_DONTNEED leaves in
-  // place) for the next stack.
-  madvise(stack.lo, stack.size, MADV_DONTNEED);
   sanitizer::unpoison_stack(stack.lo, stack.size);
   std::lock_guard lock(mu_);
-  free_.push_back({stack.guard_lo(), true});
+  released_.push_back(stack.guard_lo());
+  if (released_.size() >= kReleaseBatch) flush_released_locked();
+}
+
+void StackAllocator::flush_released_locked() noexcept {
+  // Give the memory back but keep the slots (and their guards, which MADV_DONTNEED leaves
+  // in place). Adjacent slots form one range: one syscall, one TLB shootdown.
+  std::sort(released_.begin(), released_.end());
+  std::size_t i = 0;
+  while (i < released_.size()) {
+    std::size_t j = i + 1;
+    while (j < released_.size() && released_[j] == released_[j - 1] + slot_size_) ++j;
+    // From the first stack's low end to the last one's top (inner guards included).
+    char* lo = released_[i] + guard_size_;
+    char* hi = released_[j - 1] + slot_size_;
+    madvise(lo, static_cast<std::size_t>(hi - lo), MADV_DONTNEED);
+    for (std::size_t k = i; k < j; ++k) free_.push_back({released_[k], true});
+    i = j;
+  }
+  released_.clear();
 }
 
 }  // namespace smarm::detail

@@ -14,9 +14,11 @@
 // installed fails the allocation: a stack is never handed out unguarded.
 //
 // Freed stacks go to a per-worker pool (Worker::stack_pool) while it has room, hot and
-// ready; beyond it their pages are returned with MADV_DONTNEED (the guard stays) and the
-// slot goes back to the allocator's free list. Stacks of a non-default size get a mapping
-// of their own, unmapped when freed.
+// ready; beyond it they are collected here and their pages returned in batches: the
+// batch is sorted by address and adjacent slots are dropped with one MADV_DONTNEED per
+// run (guards stay in place), because each call costs a TLB shootdown. Until a batch is
+// flushed its stacks are still warm, and allocate() reuses them first. Stacks of a non-default size
+// get a mapping of their own, unmapped when freed.
 #pragma once
 
 #include <cstddef>
@@ -72,6 +74,7 @@ class StackAllocator {
   };
   Result<void> install_guard(char* lo, std::size_t bytes) const noexcept;
   Result<void> grow_locked();
+  void flush_released_locked() noexcept;
 
   std::size_t stack_size_;
   std::size_t guard_size_;
@@ -80,7 +83,8 @@ class StackAllocator {
   ResolvedGuardMode mode_;
 
   mutable std::mutex mu_;
-  std::vector<FreeSlot> free_;                        // guarded by mu_
+  std::vector<FreeSlot> free_;   // guarded by mu_
+  std::vector<char*> released_;  // guarded by mu_; slots whose pages are still held
   std::vector<std::pair<char*, std::size_t>> slabs_;  // guarded by mu_
 };
 

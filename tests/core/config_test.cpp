@@ -53,7 +53,7 @@ TEST(ConfigTest, DefaultsAreTheDocumentedOnes) {
   Config c;
   EXPECT_EQ(c.workers(), cpus_in_affinity_mask());
   EXPECT_EQ(c.stack_size(), Config::kDefaultStackSize);
-  EXPECT_EQ(c.guard_size(), Config::kDefaultGuardSize);
+  EXPECT_EQ(c.guard_size(), 0u);  // 0: chosen by guard mode
   EXPECT_EQ(c.guard_mode(), smarm::GuardMode::Auto);
   EXPECT_TRUE(is_ok(c.validate()));
 }

@@ -81,4 +81,28 @@ TEST_F(OverflowDeathTest, DeepRecursionOnASecondWorker) {
                kDeepPattern);
 }
 
+// A slot whose pages were returned (MADV_DONTNEED, in a batch that spans the guards
+// between stacks) must still be guarded when it is reused. Pool size 0 sends every
+// stack straight back to the allocator.
+void overflow_on_recycled_stack(smarm::GuardMode mode) {
+  auto config = smarm::Config::exact(1).stack_pool_size(0).guard_mode(mode);
+  auto r = smarm::runtime::init(config).run([] {
+    for (int i = 0; i < 300; ++i) (void)smarm::spawn([] { return 1; }).join();
+    auto h = smarm::spawn(smarm::SpawnOptions{.stack_size = 0, .name = "recycled"},
+                          [] { return recurse_forever(0); });
+    return h.join().value_or(0);
+  });
+  (void)r;
+}
+
+TEST_F(OverflowDeathTest, GuardSurvivesStackRecyclingWithGuardInstall) {
+  EXPECT_DEATH(overflow_on_recycled_stack(smarm::GuardMode::GuardInstall),
+               "stack overflow(.|\n)*recycled");
+}
+
+TEST_F(OverflowDeathTest, GuardSurvivesStackRecyclingWithMprotect) {
+  EXPECT_DEATH(overflow_on_recycled_stack(smarm::GuardMode::Mprotect),
+               "stack overflow(.|\n)*recycled");
+}
+
 }  // namespace

@@ -30,6 +30,11 @@ struct Waiter {
   WaiterId id;
   std::atomic<int>* claim = nullptr;
   Waiter* next = nullptr;
+  // Direct hand-off: a sender that finds this waiter constructs the value in `slot` (a
+  // std::optional<T> on the waiter's stack) and sets `filled` before waking it, so the
+  // woken receiver returns without taking the channel lock again.
+  void* slot = nullptr;
+  std::atomic<bool> filled{false};
   bool try_claim() noexcept {
     int expected = 0;
     return claim == nullptr ||
@@ -54,15 +59,17 @@ class ChannelCore {
   void lock() noexcept { lock_.lock(); }
   void unlock() noexcept { lock_.unlock(); }
 
-  // wait_recv_locked() is called with the lock held and no value queued. If the channel
-  // is closed, the caller is not an actor, or it is cancelled, it releases the lock and
-  // returns the error. Otherwise it parks the caller until a sender (or a close) wakes it,
-  // and returns with the lock held again so the caller can re-check the queue.
-  Result<void> wait_recv_locked(Actor* self) noexcept;
+  // wait_recv_locked() is called with the lock held and no value queued; `slot` points to
+  // the caller's std::optional<T>. If the channel is closed, or the caller is cancelled,
+  // it releases the lock and returns the error. Otherwise it parks the caller until a
+  // sender (or a close, or a cancel) wakes it, and returns true if a sender put a value
+  // in *slot (the lock is then released), or false with the lock held again so the caller
+  // re-checks the queue.
+  Result<bool> wait_recv_locked(Actor* self, void* slot) noexcept;
 
-  // take_recv_waiter_locked() unregisters the parked receiver, if any, for the caller to
-  // unpark after releasing the lock.
-  WaiterId take_recv_waiter_locked() noexcept;
+  // take_recv_waiter_locked() unregisters the parked receiver, if any (and if it can be
+  // claimed), for the caller to fill and unpark.
+  Waiter* take_recv_waiter_locked() noexcept;
 
   void sender_added() noexcept { senders_.fetch_add(1, std::memory_order_relaxed); }
   // sender_dropped() closes the channel for the receiver when the last sender goes.
