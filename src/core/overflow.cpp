@@ -86,7 +86,7 @@ void on_segv(int sig, siginfo_t* info, void* uctx) {
       m.put(".");
       m.put_u(pid.generation);
       m.put("> '");
-      if (a->has_name) m.put(a->name.data(), a->name.size());
+      if (const char* name = a->name.load(std::memory_order_relaxed)) m.put(name);
       m.put("' (stack ");
       m.put_u(a->stack.size);
       m.put(" bytes, guard ");

@@ -90,7 +90,9 @@ Result<Actor*> Scheduler::create_actor(TaskBase& task, const SpawnOptions& optio
   a->wait_kind.store(WaitKind::None, std::memory_order_relaxed);
   if (!options.name.empty()) {
     std::lock_guard lock(names_mu);
-    a->name = options.name;
+    std::string& stored = names[a->index];
+    stored = options.name;
+    a->name.store(stored.c_str(), std::memory_order_relaxed);
     a->has_name = true;
   }
   // Actors born during shutdown are cancelled from the start.
@@ -117,6 +119,9 @@ Result<void> Scheduler::run(TaskBase& root) {
   }
   w0.run_loop();
   for (std::size_t i = 1; i < workers.size(); ++i) workers[i]->thread.join();
+  // Every actor fiber released this token as its last act (switch_context): what they
+  // did (the root started the watchdog, say) is visible here.
+  sanitizer::handoff_acquire(this);
   {
     std::lock_guard lock(shutdown_mu_);
     shutdown_cv_.notify_all();
@@ -249,7 +254,7 @@ std::string Scheduler::dump_actors() const {
     if (!(s & state::kLive)) return;
     Pid pid{id_, a.index, state::generation(s)};
     out += "  " + to_string(pid);
-    if (a.has_name) out += " '" + a.name + "'";
+    if (a.has_name) out += std::string(" '") + a.name.load(std::memory_order_relaxed) + "'";
     bool on_cpu = false;
     for (auto& w : workers)
       if (w->current.load(std::memory_order_relaxed) == &a) on_cpu = true;

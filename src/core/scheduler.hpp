@@ -20,6 +20,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include <smarm/config.hpp>
@@ -84,7 +85,8 @@ class Scheduler {
   RunQueue inject_queue;
   std::atomic<int> spinning{0};
   std::atomic<int> sleepers{0};
-  mutable std::mutex names_mu;  // guards Actor::name
+  mutable std::mutex names_mu;                           // guards names, Actor::has_name
+  std::unordered_map<std::uint32_t, std::string> names;  // slot index -> name of its actor
 
  private:
   void watchdog(std::chrono::steady_clock::time_point deadline);

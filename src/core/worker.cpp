@@ -63,15 +63,20 @@ SMARM_NO_TSAN SMARM_OPAQUE void set_current_worker(Worker* w) noexcept {
   (void)self->state.load(std::memory_order_acquire);
   current_worker()->finish_switch();
   TaskBase& task = *self->task;
+  const bool is_root = self->is_root;
+  Scheduler* const sched = self->sched;
   const TaskBase::Status status = run_task_body(task);
   // The actor is dead to the world from here: its pid is stale and unpark/cancel ignore
   // it, before anyone can observe its completion (a joiner must find it ended). Only its
   // stack and slot are still held, until the incoming side of the last switch frees them.
+  // No field of *self is read after the fetch_or: it is what hands them to release_actor()
+  // (the switch orders them too, but TSan is told switches do not synchronise).
   // release: pairs with the acquire in Worker::release_actor().
   self->state.fetch_or(state::kExiting, std::memory_order_acq_rel);
   current_worker()->exited.add();
   publish_completion(task, status);
-  if (self->is_root) self->sched->begin_shutdown();
+  if (is_root) sched->begin_shutdown();
+  task.release();  // the actor's reference; the handle may hold the other
   current_worker()->exit_current(self);
 }
 
@@ -258,18 +263,17 @@ void Worker::release_actor(Actor* a) noexcept {
   if (st.own_mapping || !pool_stack(st)) sched.stacks.release(st);
   if (a->has_name) {
     std::lock_guard lock(sched.names_mu);
-    a->name.clear();
+    a->name.store(nullptr, std::memory_order_relaxed);
+    sched.names.erase(a->index);
     a->has_name = false;
   }
-  TaskBase* task = a->task;
-  a->task = nullptr;
+  a->task = nullptr;  // the actor released its reference itself (actor_entry)
   a->is_root = false;
   // The generation moves on: from here every Pid and WaiterId of the old actor is stale.
   std::uint32_t gen = state::generation(s) + 1;
   if (gen == 0) gen = 1;
   a->state.store(state::make(gen, 0), std::memory_order_release);
   sched.slots.free(this, a);
-  task->release();
   sched.on_actor_exit();
 }
 
