@@ -10,27 +10,26 @@ namespace smarm::detail {
 
 namespace {
 
-// abi::__cxa_get_globals() is declared `const` in <cxxabi.h>: the compiler may assume it
-// returns the same pointer forever and cache it across a switch that moves the actor to
-// another thread. The opaque wrapper forbids that.
-SMARM_OPAQUE EhState* eh_globals() noexcept {
-  void* g = abi::__cxa_get_globals();
-  asm volatile("" : "+r"(g));
-  return static_cast<EhState*>(g);
-}
-
 // Worker-confined: the thread's exception globals are touched by every fiber of a worker.
-SMARM_NO_TSAN void swap_exception_state(EhState& save, const EhState& load) noexcept {
-  EhState* g = eh_globals();
+SMARM_NO_TSAN void swap_exception_state(EhState* g, EhState& save, const EhState& load) noexcept {
   save = *g;
   *g = load;
 }
 
 }  // namespace
 
-SMARM_NO_TSAN void switch_context(Context& from, Context& to, bool from_exiting,
+// abi::__cxa_get_globals() is declared `const` in <cxxabi.h>: the compiler may assume it
+// returns the same pointer forever and cache it across a switch that moves the actor to
+// another thread. The opaque wrapper forbids that (and it is called once per worker).
+SMARM_OPAQUE EhState* thread_exception_state() noexcept {
+  void* g = abi::__cxa_get_globals();
+  asm volatile("" : "+r"(g));
+  return static_cast<EhState*>(g);
+}
+
+SMARM_NO_TSAN void switch_context(Context& from, Context& to, EhState* thread_eh, bool from_exiting,
                                   const void* exit_token) noexcept {
-  swap_exception_state(from.eh, to.eh);
+  swap_exception_state(thread_eh, from.eh, to.eh);
 #if defined(SMARM_ASAN)
   __sanitizer_start_switch_fiber(from_exiting ? nullptr : &from.asan_fake_stack, to.stack_bottom,
                                  to.stack_size);

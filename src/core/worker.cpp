@@ -154,13 +154,13 @@ Actor* Worker::find_work() noexcept {
 void Worker::switch_to(Context& from, Actor* to, bool from_exiting) noexcept {
   current.store(to, std::memory_order_relaxed);
   switches.add();
-  switch_context(from, to->ctx, from_exiting, &sched);
+  switch_context(from, to->ctx, thread_eh_, from_exiting, &sched);
 }
 
 void Worker::switch_to_scheduler(Context& from, bool from_exiting) noexcept {
   current.store(nullptr, std::memory_order_relaxed);
   switches.add();
-  switch_context(from, sched_ctx, from_exiting, &sched);
+  switch_context(from, sched_ctx, thread_eh_, from_exiting, &sched);
 }
 
 void Worker::park_current(Actor* self) {
@@ -282,6 +282,7 @@ void Worker::release_actor(Actor* a) noexcept {
 
 void Worker::run_loop() {
   set_current_worker(this);
+  thread_eh_ = thread_exception_state();
   sched_ctx.tsan_fiber = sanitizer::current_fiber();
   pthread_attr_t attr;
   if (pthread_getattr_np(pthread_self(), &attr) == 0) {

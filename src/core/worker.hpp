@@ -104,6 +104,7 @@ class Worker {
   Actor* idle() noexcept;  // spins, then sleeps; returns work found on the way
   void release_actor(Actor* a) noexcept;
 
+  EhState* thread_eh_ = nullptr;  // this worker thread's C++ exception globals
   std::unique_ptr<Stack[]> pool_;
   std::size_t pool_size_ = 0;
   std::size_t pool_cap_ = 0;
