@@ -29,6 +29,10 @@ constexpr int kIdleSpinRounds = 64;
 // How often (in scheduling decisions) the local queue yields to the inject queue, so
 // that work from outside the workers cannot starve behind a busy local queue.
 constexpr std::uint32_t kInjectCheckInterval = 61;
+// How long an idle worker sleeps when it left a lone actor to a busy victim before it
+// looks again (and steals it if the victim has not switched since): the bound on how
+// long such an actor can wait behind a victim stuck in a long-running actor.
+constexpr long kLoneRecheckNs = 200'000;
 
 void futex_wait(std::atomic<std::uint32_t>* word, std::uint32_t expected,
                 const timespec* timeout) noexcept {
@@ -83,6 +87,7 @@ SMARM_NO_TSAN SMARM_OPAQUE void set_current_worker(Worker* w) noexcept {
 // ---------------------------------------------------------------------------------------
 
 Worker::Worker(Scheduler& s, unsigned i) : sched(s), index(i) {
+  seen_switches_.assign(s.config().workers(), ~std::uint64_t{0});
   pool_cap_ = s.config().stack_pool_size();
   pool_ = std::make_unique<Stack[]>(pool_cap_ ? pool_cap_ : 1);
 }
@@ -134,11 +139,26 @@ Actor* Worker::next_runnable() noexcept {
   return sched.inject_queue.pop_front();
 }
 
-Actor* Worker::find_work() noexcept {
+Actor* Worker::find_work(bool patient) noexcept {
   if (Actor* a = next_runnable()) return a;
   const std::size_t n = sched.workers.size();
   for (std::size_t k = 1; k < n; ++k) {
-    Worker& victim = *sched.workers[(index + k) % n];
+    const std::size_t v = (index + k) % n;
+    Worker& victim = *sched.workers[v];
+    const std::size_t queued = victim.queue.size();
+    if (queued == 0) continue;
+    if (patient && queued == 1) {
+      // A lone runnable actor on a worker that is making progress is usually the one it
+      // just woke and is about to switch to (a token passed along a chain of actors).
+      // Stealing it would bounce the chain between cores on every hop; leave it unless
+      // the victim has not switched since our last look (it is stuck in a long actor).
+      const std::uint64_t progress = victim.switches.get();
+      if (progress != seen_switches_[v]) {
+        seen_switches_[v] = progress;
+        skipped_lone_ = true;
+        continue;
+      }
+    }
     if (Actor* a = victim.queue.steal_back()) {
       steals.add();
       return a;
@@ -316,7 +336,7 @@ Actor* Worker::idle() noexcept {
   if (sched.workers.size() > 1) {
     sched.spinning.fetch_add(1, std::memory_order_seq_cst);
     for (int i = 0; i < kIdleSpinRounds && !sched.stopping(); ++i) {
-      if (Actor* a = find_work()) {
+      if (Actor* a = find_work(/*patient=*/true)) {
         sched.spinning.fetch_sub(1, std::memory_order_seq_cst);
         return a;
       }
@@ -328,11 +348,17 @@ Actor* Worker::idle() noexcept {
   // Announce, look once more, then sleep (see the idle protocol in scheduler.hpp).
   sleep_word.store(1, std::memory_order_seq_cst);
   sched.sleepers.fetch_add(1, std::memory_order_seq_cst);
-  Actor* a = sched.stopping() ? nullptr : find_work();
+  // The last look is patient too (stealing the actor a busy victim is about to run
+  // drags a whole chain of actors, and their cache lines, to this core), but then the
+  // sleep is bounded: if the victim turns out to be stuck, the next look takes it.
+  skipped_lone_ = false;
+  Actor* a = sched.stopping() ? nullptr : find_work(/*patient=*/true);
   if (!a && !sched.stopping()) {
     idle_sleeps.add();
-    timespec timeout{0, 1'000'000};  // while shutting down, re-check every millisecond
-    futex_wait(&sleep_word, 1, sched.shutting_down() ? &timeout : nullptr);
+    timespec recheck{0, 1'000'000};  // while shutting down, re-check every millisecond
+    if (skipped_lone_) recheck.tv_nsec = kLoneRecheckNs;
+    const bool bounded = skipped_lone_ || sched.shutting_down();
+    futex_wait(&sleep_word, 1, bounded ? &recheck : nullptr);
     idle_wakeups.add();
   }
   sleep_word.store(0, std::memory_order_relaxed);

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <memory>
 #include <thread>
+#include <vector>
 
 #include <smarm/stats.hpp>
 
@@ -98,13 +99,19 @@ class Worker {
  private:
   friend class Scheduler;
   Actor* next_runnable() noexcept;  // local queue, with the inject queue checked at times
-  Actor* find_work() noexcept;      // next_runnable, then steal
+  // find_work: next_runnable, then steal. A patient thief (a spinning idle worker) leaves
+  // a lone queued actor to a victim that is making progress; the last look before
+  // sleeping is not patient, so nothing is ever left behind by a sleeping worker.
+  Actor* find_work(bool patient = false) noexcept;
   void switch_to(Context& from, Actor* to, bool from_exiting) noexcept;
   void switch_to_scheduler(Context& from, bool from_exiting) noexcept;
   Actor* idle() noexcept;  // spins, then sleeps; returns work found on the way
   void release_actor(Actor* a) noexcept;
 
-  EhState* thread_eh_ = nullptr;  // this worker thread's C++ exception globals
+  EhState* thread_eh_ = nullptr;
+  std::vector<std::uint64_t> seen_switches_;  // per victim: its switch count at our last look
+  bool skipped_lone_ = false;  // find_work left a lone actor to its owner  // this worker thread's
+                               // C++ exception globals
   std::unique_ptr<Stack[]> pool_;
   std::size_t pool_size_ = 0;
   std::size_t pool_cap_ = 0;
