@@ -20,6 +20,7 @@
 #include <smarm/detail/core.hpp>
 #include <smarm/detail/ring_queue.hpp>
 #include <smarm/error.hpp>
+#include <smarm/timer.hpp>
 
 namespace smarm {
 
@@ -158,7 +159,10 @@ class Receiver {
   // Errors: Closed (every sender gone and nothing left), Cancelled (the caller has been
   // cancelled — checked first, like every blocking call; nothing is consumed, and
   // try_recv() still drains), NotInActor (called outside an actor).
-  Result<T> recv() {
+  Result<T> recv() { return recv_impl(detail::ChannelCore::kNoDeadline); }
+
+ private:
+  Result<T> recv_impl(std::int64_t deadline_ns) {
     detail::Actor* self = detail::current_actor();
     if (!self) return unexpected(Error(Errc::NotInActor, "recv() called outside an actor"));
     if (detail::is_cancelled(self))
@@ -173,10 +177,21 @@ class Receiver {
         c.unlock();
         return Result<T>(std::move(v));
       }
-      auto r = c.wait_recv_locked(self, &slot);
+      auto r = c.wait_recv_locked(self, &slot, deadline_ns);
       if (!r) return unexpected(std::move(r).error());
       if (*r) return Result<T>(std::move(*slot));
     }
+  }
+
+ public:
+  // recv_until(d) is recv() that gives up at deadline d with Errc::TimedOut (nothing is
+  // consumed). A deadline already passed means "do not wait": a queued value is still
+  // returned, an empty channel gives TimedOut at once. Deadline::max() waits forever.
+  Result<T> recv_until(Deadline d) { return recv_impl(detail::to_deadline_ns(d)); }
+  // recv_for(t) is recv_until(now + t); zero or negative t means "do not wait".
+  template <class Rep, class Period>
+  Result<T> recv_for(std::chrono::duration<Rep, Period> t) {
+    return recv_until(detail::deadline_after(t));
   }
 
   // try_recv() never parks: the next value, WouldBlock if none is queued yet, or Closed.

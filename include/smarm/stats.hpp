@@ -21,11 +21,12 @@ struct WorkerStats {
 
 struct Stats {
   std::vector<WorkerStats> workers;
-  std::uint64_t actors_alive = 0;   // spawned and not yet ended
-  std::uint64_t actors_parked = 0;  // suspended in park() now
-  std::uint64_t stacks_in_use = 0;  // stacks held by live actors
-  std::uint64_t stacks_pooled = 0;  // sum over workers
-  std::uint64_t stack_slabs = 0;    // large mappings the stacks are carved from
+  std::uint64_t actors_alive = 0;    // spawned and not yet ended
+  std::uint64_t actors_parked = 0;   // suspended in park() now
+  std::uint64_t stacks_in_use = 0;   // stacks held by live actors
+  std::uint64_t stacks_pooled = 0;   // sum over workers
+  std::uint64_t stack_slabs = 0;     // large mappings the stacks are carved from
+  std::uint64_t timers_pending = 0;  // deadlines being watched (sleeps and timed waits)
 
   // total() sums the per-worker counters.
   WorkerStats total() const noexcept {

@@ -1,9 +1,13 @@
 // channel.cpp — the type-independent waiting logic of channels (channel_core.hpp).
 #include <smarm/detail/channel_core.hpp>
 
+#include "core/timer_heap.hpp"
+#include "core/worker.hpp"
+
 namespace smarm::detail {
 
-Result<bool> ChannelCore::wait_recv_locked(Actor* self, void* slot) noexcept {
+Result<bool> ChannelCore::wait_recv_locked(Actor* self, void* slot,
+                                           std::int64_t deadline_ns) noexcept {
   if (senders_.load(std::memory_order_acquire) == 0) {
     unlock();
     return Error(Errc::Closed, "recv() on a channel whose senders are all gone");
@@ -12,11 +16,19 @@ Result<bool> ChannelCore::wait_recv_locked(Actor* self, void* slot) noexcept {
     unlock();
     return Error(Errc::Cancelled, "recv(): the caller was cancelled");
   }
+  const bool timed = deadline_ns != kNoDeadline;
+  if (timed && deadline_ns <= now_ns()) {
+    unlock();
+    return Error(Errc::TimedOut, "recv(): nothing arrived before the deadline");
+  }
   Waiter w{current_waiter()};
   w.slot = slot;
   recv_waiter_ = &w;
   unlock();
+  TimerEntry timer{deadline_ns, w.id, TimerReason::WaitTimeout};
+  if (timed) current_worker()->timers.add(&timer);
   park(WaitKind::Recv, this);
+  if (timed) TimerHeap::remove(&timer);
   // acquire: pairs with the sender's release store after it filled the slot.
   if (w.filled.load(std::memory_order_acquire)) return true;
   lock();

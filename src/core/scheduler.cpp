@@ -241,6 +241,7 @@ Stats Scheduler::stats() const {
   st.stacks_in_use = st.actors_alive;
   st.stacks_pooled = st.total().stacks_pooled;
   st.stack_slabs = stacks.slabs();
+  for (auto& w : workers) st.timers_pending += w->timers.size();
   return st;
 }
 

@@ -6,6 +6,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <ctime>
 
@@ -129,6 +130,12 @@ WorkerStats Worker::snapshot() const noexcept {
 // Choosing what runs next.
 
 Actor* Worker::next_runnable() noexcept {
+  // Every scheduling decision fires expired timers, so a busy worker still does. The
+  // clock is read only while this worker holds timers.
+  if (const std::int64_t earliest = timers.earliest(); earliest != TimerHeap::kNone) {
+    const std::int64_t now = now_ns();
+    if (earliest <= now) timers.fire_expired(now);
+  }
   // tick_ is worker-confined but read by every fiber of the worker: relaxed atomic.
   std::uint32_t tick = tick_.load(std::memory_order_relaxed) + 1;
   tick_.store(tick, std::memory_order_relaxed);
@@ -354,12 +361,20 @@ Actor* Worker::idle() noexcept {
   skipped_lone_ = false;
   Actor* a = sched.stopping() ? nullptr : find_work(/*patient=*/true);
   if (!a && !sched.stopping()) {
-    idle_sleeps.add();
-    timespec recheck{0, 1'000'000};  // while shutting down, re-check every millisecond
-    if (skipped_lone_) recheck.tv_nsec = kLoneRecheckNs;
-    const bool bounded = skipped_lone_ || sched.shutting_down();
-    futex_wait(&sleep_word, 1, bounded ? &recheck : nullptr);
-    idle_wakeups.add();
+    // Sleep until woken, or until the earliest of: this worker's next timer, a re-check
+    // every millisecond while shutting down, a re-check of a lone actor left to a victim.
+    std::int64_t wait_ns = TimerHeap::kNone;
+    if (const std::int64_t earliest = timers.earliest(); earliest != TimerHeap::kNone)
+      wait_ns = earliest - now_ns();
+    if (sched.shutting_down()) wait_ns = std::min<std::int64_t>(wait_ns, 1'000'000);
+    if (skipped_lone_) wait_ns = std::min<std::int64_t>(wait_ns, kLoneRecheckNs);
+    if (wait_ns > 0) {
+      idle_sleeps.add();
+      timespec timeout{static_cast<time_t>(wait_ns / 1'000'000'000),
+                       static_cast<long>(wait_ns % 1'000'000'000)};
+      futex_wait(&sleep_word, 1, wait_ns == TimerHeap::kNone ? nullptr : &timeout);
+      idle_wakeups.add();
+    }
   }
   sleep_word.store(0, std::memory_order_relaxed);
   sched.sleepers.fetch_sub(1, std::memory_order_seq_cst);

@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 
 #include <smarm/detail/core.hpp>
@@ -60,12 +61,15 @@ class ChannelCore {
   void unlock() noexcept { lock_.unlock(); }
 
   // wait_recv_locked() is called with the lock held and no value queued; `slot` points to
-  // the caller's std::optional<T>. If the channel is closed, or the caller is cancelled,
-  // it releases the lock and returns the error. Otherwise it parks the caller until a
-  // sender (or a close, or a cancel) wakes it, and returns true if a sender put a value
-  // in *slot (the lock is then released), or false with the lock held again so the caller
-  // re-checks the queue.
-  Result<bool> wait_recv_locked(Actor* self, void* slot) noexcept;
+  // the caller's std::optional<T>. If the channel is closed, the caller is cancelled or
+  // the deadline (nanoseconds of steady_clock; kNoDeadline for none) has passed, it
+  // releases the lock and returns the error (Closed, Cancelled, TimedOut). Otherwise it
+  // parks the caller until a sender, a close, a cancel or the deadline wakes it, and
+  // returns true if a sender put a value in *slot (the lock is then released), or false
+  // with the lock held again so the caller re-checks the queue (and calls again).
+  static constexpr std::int64_t kNoDeadline = INT64_MAX;
+  Result<bool> wait_recv_locked(Actor* self, void* slot,
+                                std::int64_t deadline_ns = kNoDeadline) noexcept;
 
   // take_recv_waiter_locked() unregisters the parked receiver, if any (and if it can be
   // claimed), for the caller to fill and unpark.

@@ -1,0 +1,33 @@
+// timer.cpp — sleep_until: park until a deadline on the calling worker's timer heap.
+#include <smarm/timer.hpp>
+
+#include "core/actor.hpp"
+#include "core/timer_heap.hpp"
+#include "core/worker.hpp"
+
+namespace smarm {
+
+Result<void> sleep_until(Deadline d) noexcept {
+  detail::Worker* w = detail::current_worker();
+  detail::Actor* self = w ? w->current.load(std::memory_order_relaxed) : nullptr;
+  if (!self) return Error(Errc::NotInActor, "sleep() called outside an actor");
+  if (detail::is_cancelled(self)) return Error(Errc::Cancelled, "sleep(): cancelled");
+  const std::int64_t deadline = detail::to_deadline_ns(d);
+  if (deadline <= detail::now_ns()) return {};  // a deadline in the past: do not wait
+  detail::TimerEntry timer{deadline, detail::current_waiter(), detail::TimerReason::Sleep};
+  if (deadline != detail::TimerHeap::kNone) w->timers.add(&timer);
+  Result<void> result;
+  for (;;) {
+    detail::park(detail::WaitKind::Sleep, &timer);
+    if (detail::is_cancelled(self)) {
+      result = Error(Errc::Cancelled, "sleep(): cancelled");
+      break;
+    }
+    if (deadline != detail::TimerHeap::kNone && detail::now_ns() >= deadline) break;
+    // Woken early (a stale wake-up): the timer is still armed; park again.
+  }
+  detail::TimerHeap::remove(&timer);
+  return result;
+}
+
+}  // namespace smarm

@@ -1,0 +1,97 @@
+// timer_heap.cpp — TimerHeap (see timer_heap.hpp).
+#include "core/timer_heap.hpp"
+
+#include <chrono>
+
+namespace smarm::detail {
+
+std::int64_t now_ns() noexcept { return to_ns(Clock::now()); }
+
+std::int64_t to_ns(Deadline d) noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(d.time_since_epoch()).count();
+}
+
+void TimerHeap::add(TimerEntry* e) noexcept {
+  lock_.lock();
+  e->owner = this;
+  e->index = heap_.size();
+  heap_.push_back(e);  // may allocate: growth only, amortised, never with a park pending
+  sift_up(e->index);
+  publish();
+  lock_.unlock();
+}
+
+void TimerHeap::remove(TimerEntry* e) noexcept {
+  TimerHeap* h = e->owner;
+  if (!h) return;
+  h->lock_.lock();
+  if (e->index != TimerEntry::kNotQueued) {
+    h->erase_at(e->index);
+    h->publish();
+  }
+  h->lock_.unlock();
+  e->owner = nullptr;
+}
+
+void TimerHeap::fire_expired(std::int64_t now) noexcept {
+  // Waiters are woken after the lock is released; a small batch per pass keeps the
+  // buffer on the stack, and the loop picks up the rest.
+  constexpr std::size_t kBatch = 32;
+  for (;;) {
+    WaiterId due[kBatch];
+    std::size_t n = 0;
+    lock_.lock();
+    while (n < kBatch && !heap_.empty() && heap_.front()->deadline_ns <= now) {
+      TimerEntry* e = heap_.front();
+      due[n++] = e->waiter;  // copied: the entry belongs to the waiter once it is off
+      erase_at(0);
+    }
+    publish();
+    const bool more = !heap_.empty() && heap_.front()->deadline_ns <= now;
+    lock_.unlock();
+    for (std::size_t i = 0; i < n; ++i) unpark(due[i]);
+    if (!more) return;
+  }
+}
+
+void TimerHeap::erase_at(std::size_t i) noexcept {
+  heap_[i]->index = TimerEntry::kNotQueued;
+  TimerEntry* last = heap_.back();
+  heap_.pop_back();
+  if (i == heap_.size()) return;
+  heap_[i] = last;
+  last->index = i;
+  sift_down(i);
+  sift_up(i);
+}
+
+void TimerHeap::sift_up(std::size_t i) noexcept {
+  while (i > 0) {
+    std::size_t parent = (i - 1) / 2;
+    if (heap_[parent]->deadline_ns <= heap_[i]->deadline_ns) break;
+    std::swap(heap_[parent], heap_[i]);
+    heap_[parent]->index = parent;
+    heap_[i]->index = i;
+    i = parent;
+  }
+}
+
+void TimerHeap::sift_down(std::size_t i) noexcept {
+  for (;;) {
+    std::size_t l = 2 * i + 1, r = l + 1, m = i;
+    if (l < heap_.size() && heap_[l]->deadline_ns < heap_[m]->deadline_ns) m = l;
+    if (r < heap_.size() && heap_[r]->deadline_ns < heap_[m]->deadline_ns) m = r;
+    if (m == i) return;
+    std::swap(heap_[m], heap_[i]);
+    heap_[m]->index = m;
+    heap_[i]->index = i;
+    i = m;
+  }
+}
+
+void TimerHeap::publish() noexcept {
+  earliest_.store(heap_.empty() ? kNone : heap_.front()->deadline_ns, std::memory_order_release);
+  size_.store(heap_.size(), std::memory_order_relaxed);
+}
+
+}  // namespace smarm::detail

@@ -1,0 +1,190 @@
+// timer_test.cpp — sleep_for/sleep_until, recv_for/recv_until and the timer heap.
+//
+// Tests check order, counts and "never early" — never how late a wake-up is.
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include <smarm/smarm.hpp>
+
+#include "support/runtime_fixture.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using smarm::Clock;
+using smarm::Errc;
+using smarm::test::has_errc;
+using smarm::test::is_ok;
+using smarm::test::run_on;
+
+TEST(TimerTest, SleepForNeverReturnsEarly) {
+  auto r = run_on(1, [] {
+    for (auto d : {1ms, 2ms, 3ms}) {
+      const auto before = Clock::now();
+      EXPECT_TRUE(is_ok(smarm::sleep_for(d)));
+      EXPECT_GE(Clock::now() - before, d);
+    }
+    const auto until = Clock::now() + 2ms;
+    EXPECT_TRUE(is_ok(smarm::sleep_until(until)));
+    EXPECT_GE(Clock::now(), until);
+    return smarm::stats().timers_pending;
+  });
+  ASSERT_TRUE(is_ok(r));
+  EXPECT_EQ(*r, 0u);
+}
+
+TEST(TimerTest, SleepersWakeInDeadlineOrder) {
+  auto r = run_on(1, [] {
+    auto [tx, rx] = smarm::channel<int>();
+    const int delays_ms[] = {5, 1, 4, 2, 3};
+    for (int d : delays_ms)
+      smarm::spawn([tx = tx, d]() mutable {
+        (void)smarm::sleep_for(std::chrono::milliseconds(2 * d));
+        (void)tx.send(d);
+      }).detach();
+    tx.close();
+    std::vector<int> order;
+    while (auto v = rx.recv()) order.push_back(*v);
+    return order;
+  });
+  ASSERT_TRUE(is_ok(r));
+  EXPECT_EQ(*r, (std::vector<int>{1, 2, 3, 4, 5}));
+}
+
+TEST(TimerTest, ZeroAndNegativeTimeoutsDoNotWait) {
+  auto r = run_on(1, [] {
+    EXPECT_TRUE(is_ok(smarm::sleep_for(0ms)));
+    EXPECT_TRUE(is_ok(smarm::sleep_for(-5ms)));
+    EXPECT_TRUE(is_ok(smarm::sleep_until(Clock::now() - 1s)));
+    auto [tx, rx] = smarm::channel<int>();
+    EXPECT_TRUE(has_errc(rx.recv_for(0ms), Errc::TimedOut));
+    EXPECT_TRUE(has_errc(rx.recv_for(-1s), Errc::TimedOut));
+    EXPECT_TRUE(has_errc(rx.recv_until(smarm::Deadline{}), Errc::TimedOut));
+    EXPECT_TRUE(is_ok(tx.send(7)));
+    auto v = rx.recv_for(0ms);  // a queued value is returned even without waiting
+    EXPECT_TRUE(is_ok(v));
+    EXPECT_EQ(v.value_or(0), 7);
+    tx.close();
+    EXPECT_TRUE(has_errc(rx.recv_for(0ms), Errc::Closed));  // closed wins over the timeout
+    return smarm::stats().timers_pending;
+  });
+  ASSERT_TRUE(is_ok(r));
+  EXPECT_EQ(*r, 0u);
+}
+
+TEST(TimerTest, RecvForTimesOutWithoutConsumingAndLeavesNoTimer) {
+  auto r = run_on(2, [] {
+    auto [tx, rx] = smarm::channel<int>();
+    const auto before = Clock::now();
+    auto v = rx.recv_for(2ms);
+    EXPECT_TRUE(has_errc(v, Errc::TimedOut));
+    EXPECT_GE(Clock::now() - before, 2ms);
+    EXPECT_EQ(smarm::stats().timers_pending, 0u);
+    EXPECT_TRUE(is_ok(tx.send(3)));  // the channel still works afterwards
+    return rx.recv_for(1s).value_or(-1);
+  });
+  ASSERT_TRUE(is_ok(r));
+  EXPECT_EQ(*r, 3);
+}
+
+TEST(TimerTest, RecvForGetsAValueThatArrivesBeforeTheDeadline) {
+  auto r = run_on(2, [] {
+    auto [tx, rx] = smarm::channel<int>();
+    auto h = smarm::spawn([tx = std::move(tx)]() mutable {
+      (void)smarm::sleep_for(1ms);
+      return tx.send(42).has_value();
+    });
+    auto v = rx.recv_for(std::chrono::hours(1));
+    EXPECT_TRUE(h.join().value_or(false));
+    EXPECT_EQ(smarm::stats().timers_pending, 0u);
+    return v.value_or(-1);
+  });
+  ASSERT_TRUE(is_ok(r));
+  EXPECT_EQ(*r, 42);
+}
+
+TEST(TimerTest, ManySatisfiedTimeoutsLeaveNothingBehind) {
+  const int n = smarm::test::scaled(100'000, 10'000, 2'000);
+  auto r = run_on(1, [n] {
+    auto [tx, rx] = smarm::channel<int>();
+    auto [back_tx, back_rx] = smarm::channel<int>();
+    auto echo = smarm::spawn([rx = std::move(rx), back_tx = std::move(back_tx)]() mutable {
+      int got = 0;
+      // Each wait arms an hour-long timeout that the value beats: it must be removed.
+      while (auto v = rx.recv_for(std::chrono::hours(1))) {
+        ++got;
+        (void)back_tx.send(*v);
+      }
+      return got;
+    });
+    for (int i = 0; i < n; ++i) {
+      (void)tx.send(i);
+      (void)back_rx.recv();
+    }
+    const auto pending = smarm::stats().timers_pending;
+    tx.close();
+    EXPECT_EQ(echo.join().value_or(-1), n);
+    return pending;
+  });
+  ASSERT_TRUE(is_ok(r));
+  EXPECT_LE(*r, 1u);  // at most the echo actor's current wait
+}
+
+TEST(TimerTest, CancelWakesAParkedSleepAndRemovesItsTimer) {
+  auto r = run_on(2, [] {
+    auto h = smarm::spawn([] { return smarm::sleep_for(std::chrono::hours::max()); });
+    EXPECT_EQ(smarm::stats().timers_pending, 0u);  // hours::max() saturates to "never"
+    auto h2 = smarm::spawn([] { return smarm::sleep_for(std::chrono::hours(1)); });
+    EXPECT_EQ(smarm::stats().timers_pending, 1u);
+    EXPECT_TRUE(is_ok(h.cancel()));
+    EXPECT_TRUE(is_ok(h2.cancel()));
+    auto r1 = h.join();
+    auto r2 = h2.join();
+    EXPECT_TRUE(is_ok(r1));
+    EXPECT_TRUE(is_ok(r2));
+    EXPECT_TRUE(has_errc(r1.value_or(smarm::Result<void>{}), Errc::Cancelled));
+    EXPECT_TRUE(has_errc(r2.value_or(smarm::Result<void>{}), Errc::Cancelled));
+    return smarm::stats().timers_pending;
+  });
+  ASSERT_TRUE(is_ok(r));
+  EXPECT_EQ(*r, 0u);
+}
+
+TEST(TimerTest, ABusyWorkerStillFiresTimers) {
+  // One worker, and an actor that never parks (it only yields): the sleeper must still
+  // wake, because every scheduling decision fires expired timers.
+  auto r = run_on(1, [] {
+    std::atomic<bool> woke{false};
+    auto sleeper = smarm::spawn([&woke] {
+      (void)smarm::sleep_for(1ms);
+      woke.store(true);
+    });
+    const auto give_up = Clock::now() + 30s;  // a hang detector, not a timing assertion
+    while (!woke.load() && Clock::now() < give_up) (void)smarm::yield_now();
+    (void)sleeper.join();
+    return woke.load();
+  });
+  ASSERT_TRUE(is_ok(r));
+  EXPECT_TRUE(*r);
+}
+
+TEST(TimerTest, AnIdleRuntimeWakesForItsTimers) {
+  auto rt = smarm::runtime::init(smarm::Config::exact(2));
+  auto r = rt.run([] {
+    for (int i = 0; i < 3; ++i) EXPECT_TRUE(is_ok(smarm::sleep_for(2ms)));
+    return 0;
+  });
+  ASSERT_TRUE(is_ok(r));
+  EXPECT_GT(rt.last_stats().total().idle_sleeps, 0u);  // it slept, and the deadline woke it
+}
+
+TEST(TimerTest, SleepOutsideAnActorIsNotInActor) {
+  EXPECT_TRUE(has_errc(smarm::sleep_for(1ms), Errc::NotInActor));
+  EXPECT_TRUE(has_errc(smarm::sleep_for(0ms), Errc::NotInActor));
+}
+
+}  // namespace
