@@ -83,7 +83,7 @@ class Worker {
   Scheduler& sched;
   const unsigned index;
   RunQueue queue;
-  TimerHeap timers;  // deadlines of actors that waited on this worker
+  TimerHeap timers;                      // deadlines of actors that waited on this worker
   std::atomic<Actor*> current{nullptr};  // relaxed: worker-confined, read across fibers
   std::atomic<Pending> pending{Pending::None};
   std::atomic<Actor*> pending_actor{nullptr};
