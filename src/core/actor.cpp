@@ -153,12 +153,13 @@ bool is_cancelled(const Actor* a) noexcept {
   return a && (a->state.load(std::memory_order_acquire) & state::kCancel);
 }
 
-void park(WaitKind kind, const void* object) noexcept {
+void park(WaitKind kind, const void* object, std::int64_t until) noexcept {
   Worker* w = current_worker();
   Actor* self = w ? w->current.load(std::memory_order_relaxed) : nullptr;
   if (!self) return;
   self->wait_kind.store(kind, std::memory_order_relaxed);
   self->wait_object.store(object, std::memory_order_relaxed);
+  self->wait_until.store(until, std::memory_order_relaxed);
   w->park_current(self);
   self->wait_kind.store(WaitKind::None, std::memory_order_relaxed);
 }

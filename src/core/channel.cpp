@@ -27,7 +27,7 @@ Result<bool> ChannelCore::wait_recv_locked(Actor* self, void* slot,
   unlock();
   TimerEntry timer{deadline_ns, w.id, TimerReason::WaitTimeout};
   if (timed) current_worker()->timers.add(&timer);
-  park(WaitKind::Recv, this);
+  park(WaitKind::Recv, this, deadline_ns);
   if (timed) TimerHeap::remove(&timer);
   // acquire: pairs with the sender's release store after it filled the slot.
   if (w.filled.load(std::memory_order_acquire)) return true;

@@ -10,6 +10,7 @@
 
 #include "core/context.hpp"
 #include "core/sanitizer.hpp"
+#include "core/timer_heap.hpp"
 
 namespace smarm::detail {
 
@@ -265,6 +266,11 @@ std::string Scheduler::dump_actors() const {
       std::snprintf(buf, sizeof buf, "%p", obj);
       out += std::string(" parked: waiting for ") +
              wait_kind_name(a.wait_kind.load(std::memory_order_relaxed)) + " on " + buf;
+      const std::int64_t until = a.wait_until.load(std::memory_order_relaxed);
+      if (until != INT64_MAX) {
+        std::snprintf(buf, sizeof buf, "%.3f", static_cast<double>(until - now_ns()) / 1e6);
+        out += std::string(" until now+") + buf + " ms";
+      }
     } else {
       out += on_cpu ? " running" : " runnable";
     }

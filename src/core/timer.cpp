@@ -18,7 +18,7 @@ Result<void> sleep_until(Deadline d) noexcept {
   if (deadline != detail::TimerHeap::kNone) w->timers.add(&timer);
   Result<void> result;
   for (;;) {
-    detail::park(detail::WaitKind::Sleep, &timer);
+    detail::park(detail::WaitKind::Sleep, &timer, deadline);
     if (detail::is_cancelled(self)) {
       result = Error(Errc::Cancelled, "sleep(): cancelled");
       break;

@@ -103,3 +103,30 @@ TEST(DebugTest, WaitKindsHaveNames) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(DebugTest, ATimedWaitShowsItsDeadline) {
+  auto r = smarm::test::run_on(1, [] {
+    auto h = smarm::spawn(smarm::SpawnOptions{.stack_size = 0, .name = "napper"},
+                          [] { return smarm::sleep_for(std::chrono::hours(1)); });
+    auto [tx, rx] = smarm::channel<int>();
+    auto h2 = smarm::spawn(smarm::SpawnOptions{.stack_size = 0, .name = "patient"},
+                           [rx = std::move(rx)]() mutable { return rx.recv().has_value(); });
+    std::string dump = smarm::debug::dump_actors();
+    (void)h.cancel();
+    (void)h.join();
+    (void)tx.send(1);
+    (void)h2.join();
+    return dump;
+  });
+  ASSERT_TRUE(smarm::test::is_ok(r));
+  const std::string napper = line_with(*r, "napper");
+  EXPECT_NE(napper.find("sleep"), std::string::npos) << *r;
+  EXPECT_NE(napper.find("until now+"), std::string::npos) << *r;
+  const std::string patient = line_with(*r, "patient");
+  EXPECT_NE(patient.find("recv"), std::string::npos) << *r;
+  EXPECT_EQ(patient.find("until"), std::string::npos) << *r;  // an untimed wait has none
+}
+
+}  // namespace

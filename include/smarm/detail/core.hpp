@@ -42,9 +42,12 @@ WaiterId current_waiter() noexcept;
 // is_cancelled(a) says whether a has been asked to stop.
 bool is_cancelled(const Actor* a) noexcept;
 
-// park(kind, object) suspends the calling actor until unpark() or cancellation. It may
-// return spuriously: callers re-check their condition in a loop. Must run in an actor.
-void park(WaitKind kind, const void* object) noexcept;
+// park(kind, object, until) suspends the calling actor until unpark() or cancellation. It
+// may return spuriously: callers re-check their condition in a loop. Must run in an
+// actor. (kind, object, until) is the wait reason debug::dump_actors() shows; `until` is
+// the wait's deadline in steady_clock nanoseconds, if it has one (INT64_MAX: none) — the
+// caller arms its own timer, park only records it.
+void park(WaitKind kind, const void* object, std::int64_t until = INT64_MAX) noexcept;
 // unpark(w) makes w runnable if it is parked, or makes its next park() return at once if
 // it is running. Callable from any thread; a stale w is ignored.
 void unpark(WaiterId w) noexcept;
