@@ -159,7 +159,7 @@ class Receiver {
   // Errors: Closed (every sender gone and nothing left), Cancelled (the caller has been
   // cancelled — checked first, like every blocking call; nothing is consumed, and
   // try_recv() still drains), NotInActor (called outside an actor).
-  Result<T> recv() { return recv_impl(detail::ChannelCore::kNoDeadline); }
+  Result<T> recv() { return recv_impl(detail::kNoDeadline); }
 
  private:
   Result<T> recv_impl(std::int64_t deadline_ns) {

@@ -29,7 +29,7 @@ Deadline deadline_after(std::chrono::duration<Rep, Period> d) noexcept {
   if (Seconds(d) >= Seconds(Deadline::max() - now)) return Deadline::max();
   return now + std::chrono::ceil<Clock::duration>(d);
 }
-// to_deadline_ns is d in the timers' time base: nanoseconds of steady_clock (INT64_MAX
+// to_deadline_ns is d in the timers' time base: nanoseconds of steady_clock (kNoDeadline
 // for Deadline::max(), "no deadline").
 inline std::int64_t to_deadline_ns(Deadline d) noexcept {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(d.time_since_epoch()).count();

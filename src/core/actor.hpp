@@ -82,7 +82,7 @@ class Actor {
   // What a parked actor waits for (relaxed: written by the actor, read by dump_actors).
   std::atomic<WaitKind> wait_kind{WaitKind::None};
   std::atomic<const void*> wait_object{nullptr};
-  std::atomic<std::int64_t> wait_until{INT64_MAX};  // steady_clock ns; INT64_MAX: none
+  std::atomic<std::int64_t> wait_until{kNoDeadline};  // steady_clock ns
 
   // The actor's name, owned by Scheduler::names (a side table: most actors have none, and
   // a std::string here would cost every parked actor 32 bytes). Null when unnamed. An

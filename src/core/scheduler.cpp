@@ -267,7 +267,7 @@ std::string Scheduler::dump_actors() const {
       out += std::string(" parked: waiting for ") +
              wait_kind_name(a.wait_kind.load(std::memory_order_relaxed)) + " on " + buf;
       const std::int64_t until = a.wait_until.load(std::memory_order_relaxed);
-      if (until != INT64_MAX) {
+      if (until != kNoDeadline) {
         std::snprintf(buf, sizeof buf, "%.3f", static_cast<double>(until - now_ns()) / 1e6);
         out += std::string(" until now+") + buf + " ms";
       }

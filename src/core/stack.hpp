@@ -62,7 +62,6 @@ class StackAllocator {
   // release(stack) gives a stack back for good: pages dropped, slot reusable.
   void release(Stack stack) noexcept;
 
-  std::size_t default_size() const noexcept { return stack_size_; }
   std::size_t guard_size() const noexcept { return guard_size_; }
   ResolvedGuardMode mode() const noexcept { return mode_; }
   std::size_t slabs() const;

@@ -15,7 +15,7 @@ Result<void> sleep_until(Deadline d) noexcept {
   const std::int64_t deadline = detail::to_deadline_ns(d);
   if (deadline <= detail::now_ns()) return {};  // a deadline in the past: do not wait
   detail::TimerEntry timer{deadline, detail::current_waiter(), detail::TimerReason::Sleep};
-  if (deadline != detail::TimerHeap::kNone) w->timers.add(&timer);
+  if (deadline != detail::kNoDeadline) w->timers.add(&timer);
   Result<void> result;
   for (;;) {
     detail::park(detail::WaitKind::Sleep, &timer, deadline);
@@ -23,7 +23,7 @@ Result<void> sleep_until(Deadline d) noexcept {
       result = Error(Errc::Cancelled, "sleep(): cancelled");
       break;
     }
-    if (deadline != detail::TimerHeap::kNone && detail::now_ns() >= deadline) break;
+    if (deadline != detail::kNoDeadline && detail::now_ns() >= deadline) break;
     // Woken early (a stale wake-up): the timer is still armed; park again.
   }
   detail::TimerHeap::remove(&timer);

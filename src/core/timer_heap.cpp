@@ -90,7 +90,8 @@ void TimerHeap::sift_down(std::size_t i) noexcept {
 }
 
 void TimerHeap::publish() noexcept {
-  earliest_.store(heap_.empty() ? kNone : heap_.front()->deadline_ns, std::memory_order_release);
+  earliest_.store(heap_.empty() ? kNoDeadline : heap_.front()->deadline_ns,
+                  std::memory_order_release);
   size_.store(heap_.size(), std::memory_order_relaxed);
 }
 

@@ -41,8 +41,6 @@ struct TimerEntry {
 
 class TimerHeap {
  public:
-  static constexpr std::int64_t kNone = std::numeric_limits<std::int64_t>::max();
-
   // add puts e on this heap (e must not be on any heap).
   void add(TimerEntry* e) noexcept;
   // remove takes e off its heap if it is still there (no-op once it fired).
@@ -50,7 +48,7 @@ class TimerHeap {
   // fire_expired unparks every waiter whose deadline is <= now_ns.
   void fire_expired(std::int64_t now_ns) noexcept;
 
-  // earliest() is the earliest deadline, or kNone; readable without the lock (a hint).
+  // earliest() is the earliest deadline, or kNoDeadline; readable without the lock (a hint).
   std::int64_t earliest() const noexcept { return earliest_.load(std::memory_order_acquire); }
   std::size_t size() const noexcept { return size_.load(std::memory_order_relaxed); }
 
@@ -62,7 +60,7 @@ class TimerHeap {
 
   SpinLock lock_;
   std::vector<TimerEntry*> heap_;  // guarded by lock_
-  std::atomic<std::int64_t> earliest_{kNone};
+  std::atomic<std::int64_t> earliest_{kNoDeadline};
   std::atomic<std::size_t> size_{0};
 };
 

@@ -133,7 +133,7 @@ WorkerStats Worker::snapshot() const noexcept {
 Actor* Worker::next_runnable() noexcept {
   // Every scheduling decision fires expired timers, so a busy worker still does. The
   // clock is read only while this worker holds timers.
-  if (const std::int64_t earliest = timers.earliest(); earliest != TimerHeap::kNone) {
+  if (const std::int64_t earliest = timers.earliest(); earliest != kNoDeadline) {
     const std::int64_t now = now_ns();
     if (earliest <= now) timers.fire_expired(now);
   }
@@ -369,8 +369,8 @@ Actor* Worker::idle() noexcept {
   if (!a && !sched.stopping()) {
     // Sleep until woken, or until the earliest of: this worker's next timer, a re-check
     // every millisecond while shutting down, a re-check of a lone actor left to a victim.
-    std::int64_t wait_ns = TimerHeap::kNone;
-    if (const std::int64_t earliest = timers.earliest(); earliest != TimerHeap::kNone)
+    std::int64_t wait_ns = kNoDeadline;
+    if (const std::int64_t earliest = timers.earliest(); earliest != kNoDeadline)
       wait_ns = earliest - now_ns();
     if (sched.shutting_down()) wait_ns = std::min<std::int64_t>(wait_ns, 1'000'000);
     if (skipped_lone_) wait_ns = std::min<std::int64_t>(wait_ns, kLoneRecheckNs);
@@ -378,7 +378,7 @@ Actor* Worker::idle() noexcept {
       idle_sleeps.add();
       timespec timeout{static_cast<time_t>(wait_ns / 1'000'000'000),
                        static_cast<long>(wait_ns % 1'000'000'000)};
-      futex_wait(&sleep_word, 1, wait_ns == TimerHeap::kNone ? nullptr : &timeout);
+      futex_wait(&sleep_word, 1, wait_ns == kNoDeadline ? nullptr : &timeout);
       idle_wakeups.add();
     }
   }

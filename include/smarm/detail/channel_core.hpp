@@ -67,7 +67,6 @@ class ChannelCore {
   // parks the caller until a sender, a close, a cancel or the deadline wakes it, and
   // returns true if a sender put a value in *slot (the lock is then released), or false
   // with the lock held again so the caller re-checks the queue (and calls again).
-  static constexpr std::int64_t kNoDeadline = INT64_MAX;
   Result<bool> wait_recv_locked(Actor* self, void* slot,
                                 std::int64_t deadline_ns = kNoDeadline) noexcept;
 

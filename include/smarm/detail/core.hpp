@@ -23,6 +23,10 @@ namespace smarm::detail {
 class Actor;  // the runtime's control block for one green thread (src/core/actor.hpp)
 
 // WaitKind says what a parked actor waits for (shown by debug::dump_actors()).
+// kNoDeadline is "no deadline" in the timers' time base (steady_clock nanoseconds); it
+// is what Deadline::max() converts to.
+inline constexpr std::int64_t kNoDeadline = INT64_MAX;
+
 enum class WaitKind : std::uint8_t { None, Recv, Send, Join, Sleep, Lock, Io, Select, Other };
 const char* wait_kind_name(WaitKind k) noexcept;
 
@@ -45,9 +49,9 @@ bool is_cancelled(const Actor* a) noexcept;
 // park(kind, object, until) suspends the calling actor until unpark() or cancellation. It
 // may return spuriously: callers re-check their condition in a loop. Must run in an
 // actor. (kind, object, until) is the wait reason debug::dump_actors() shows; `until` is
-// the wait's deadline in steady_clock nanoseconds, if it has one (INT64_MAX: none) — the
+// the wait's deadline in steady_clock nanoseconds, if it has one (kNoDeadline: none) — the
 // caller arms its own timer, park only records it.
-void park(WaitKind kind, const void* object, std::int64_t until = INT64_MAX) noexcept;
+void park(WaitKind kind, const void* object, std::int64_t until = kNoDeadline) noexcept;
 // unpark(w) makes w runnable if it is parked, or makes its next park() return at once if
 // it is running. Callable from any thread; a stale w is ignored.
 void unpark(WaiterId w) noexcept;
@@ -57,7 +61,7 @@ void unpark(WaiterId w) noexcept;
 // counted: one reference for the running actor, one for the handle.
 class TaskBase {
  public:
-  enum class Status : std::uint8_t { Running, Done, Panicked, Failed };
+  enum class Status : std::uint8_t { Running, Done, Panicked };
 
   TaskBase() = default;
   TaskBase(const TaskBase&) = delete;
