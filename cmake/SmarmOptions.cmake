@@ -8,6 +8,11 @@ option(SMARM_BUILD_TESTS "Build the GoogleTest suites (tests/)" ${PROJECT_IS_TOP
 option(SMARM_BUILD_BENCHMARKS "Build smarm-micro, smarm-bench and asio-bench (benchmarks/)" OFF)
 option(SMARM_BUILD_EXAMPLES "Build the example programs (examples/)" ${PROJECT_IS_TOP_LEVEL})
 option(SMARM_WERROR "Treat compiler warnings as errors (smarm's own targets only)" OFF)
+# SMARM_TRACING compiles the timeline tracer in (include/smarm/trace.hpp, LOOM.md
+# "Tracing"). It becomes a PUBLIC compile definition of smarm::smarm (CMakeLists.txt), so
+# the library, its tests and every consumer of the installed package agree on it: with it
+# OFF, SMARM_TRACE() expands to nothing and the runtime contains no tracing code at all.
+option(SMARM_TRACING "Record scheduler events in per-worker rings; SMARM_TRACE_FILE=path writes Chrome trace JSON" OFF)
 
 # SMARM_SANITIZE: "" (none), "address;undefined" or "thread". Applied to
 # smarm's own targets only, never to consumers of the installed package.

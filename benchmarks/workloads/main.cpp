@@ -1,4 +1,4 @@
-// main.cpp — smarm-bench, the workload runner (BENCHMARKS.md W1-W4, W8, W8b, W9).
+// main.cpp — smarm-bench, the workload runner (BENCHMARKS.md W1-W4, W8, W8b, W9; TL).
 //
 //   smarm-bench W1 --threads 2      one workload at T=2
 //   smarm-bench W2 W3 --runs 9      several workloads, 9 timed runs each
@@ -22,6 +22,7 @@ constexpr bench::Workload kWorkloads[] = {
     {"W8", false, bench::run_w8_memory, "memory per parked actor, N=100,000"},
     {"W8b", false, bench::run_w8b_memory, "memory per parked actor, N=1,000,000"},
     {"W9", false, bench::run_w9_switch, "yield_now switch, 10,000,000 switches"},
+    {"TL", false, bench::run_tl_timer_lateness, "timer lateness: 1,000 sleeps of 1 ms, idle"},
 };
 
 }  // namespace

@@ -17,5 +17,6 @@ void run_w4_primes(Reporter& rep, std::size_t threads);
 void run_w8_memory(Reporter& rep, std::size_t threads);
 void run_w8b_memory(Reporter& rep, std::size_t threads);
 void run_w9_switch(Reporter& rep, std::size_t threads);
+void run_tl_timer_lateness(Reporter& rep, std::size_t threads);
 
 }  // namespace smarm::bench

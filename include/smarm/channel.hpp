@@ -1,18 +1,29 @@
-// channel.hpp — channel<T>(): an unbounded multi-producer, single-consumer channel.
+// channel.hpp — multi-producer, single-consumer channels: channel<T>() (unbounded) and
+// bounded_channel<T>(n) (back-pressure; n == 0 is a rendezvous).
 //
 //   auto [tx, rx] = smarm::channel<std::string>();
 //   tx.send("hi").value();            // never blocks on an unbounded channel
 //   auto v = rx.recv();               // parks the calling actor until a value or Closed
 //
+//   auto [btx, brx] = smarm::bounded_channel<int>(64);
+//   btx.send(1);                      // parks while 64 values wait unreceived
+//   btx.send_for(2, 10ms);            // gives up with TimedOut, handing 2 back
+//
 // Values are moved through the channel, never copied, so move-only types work.
 // Sender<T> is copyable (each copy is one more sender); Receiver<T> is move-only.
 // Close semantics: when every Sender is gone, recv() drains what was sent and then returns
 // Errc::Closed. When the Receiver is gone, send() fails with a SendError that hands the
-// value back (std::move(err).into_value()); values still queued are destroyed.
+// value back (std::move(err).into_value()); values still queued are destroyed, and
+// senders parked on a full bounded channel wake with Closed, keeping their values.
+// Cancellation: recv() reports Cancelled before looking at the queue; send() only when it
+// would have to wait (a send that fits never fails for it).
 #pragma once
 
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
+#include <string>
 #include <type_traits>
 #include <utility>
 
@@ -31,7 +42,20 @@ class SendError {
   SendError(Errc code, T value) : code_(code), value_(std::move(value)) {}
   Errc code() const noexcept { return code_; }
   std::string message() const {
-    return code_ == Errc::Closed ? "send on a channel whose receiver is gone" : errc_name(code_);
+    switch (code_) {
+      case Errc::Closed:
+        return "send on a channel whose receiver is gone";
+      case Errc::Full:
+        return "the channel is full";
+      case Errc::TimedOut:
+        return "no room in the channel before the deadline";
+      case Errc::Cancelled:
+        return "send(): the caller was cancelled";
+      case Errc::NotInActor:
+        return "send() would wait for room, outside an actor";
+      default:
+        return errc_name(code_);
+    }
   }
   T& value() & noexcept { return value_; }
   T into_value() && { return std::move(value_); }
@@ -63,6 +87,8 @@ struct Channel {
 
 template <class T>
 Channel<T> channel();
+template <class T>
+Channel<T> bounded_channel(std::size_t capacity);
 
 template <class T>
 class Sender {
@@ -81,26 +107,72 @@ class Sender {
   }
   ~Sender() { reset(); }
 
-  // send(v) queues v for the receiver and wakes it if it is parked. Never parks on an
-  // unbounded channel. Fails with Closed (handing v back) if the receiver is gone.
-  Result<void, SendError<T>> send(T v) {
+  // send(v) hands v to the receiver. On an unbounded channel it never parks. On a bounded
+  // channel it parks the calling actor while the channel is full (back-pressure); on a
+  // rendezvous channel (capacity 0) until a receiver has taken v. A failed send hands v
+  // back in its SendError: Closed (the receiver is gone), Cancelled (the caller was
+  // cancelled), NotInActor (it would have to wait, outside an actor).
+  Result<void, SendError<T>> send(T v) { return send_impl(std::move(v), detail::kNoDeadline); }
+  // send_until(v, d) is send() that gives up at deadline d with TimedOut (v handed back).
+  // A deadline already passed means "do not wait", as try_send().
+  Result<void, SendError<T>> send_until(T v, Deadline d) {
+    return send_impl(std::move(v), detail::to_deadline_ns(d));
+  }
+  // send_for(v, t) is send_until(v, now + t); zero or negative t means "do not wait".
+  template <class Rep, class Period>
+  Result<void, SendError<T>> send_for(T v, std::chrono::duration<Rep, Period> t) {
+    return send_until(std::move(v), detail::deadline_after(t));
+  }
+  // try_send(v) never parks: Full (v handed back) when a bounded channel has no room or a
+  // rendezvous channel has no receiver waiting; Closed when the receiver is gone. Works
+  // from any thread.
+  Result<void, SendError<T>> try_send(T v) { return send_impl(std::move(v), kTryOnly); }
+
+ private:
+  // kTryOnly is a deadline value no clock reaches (steady_clock counts up from boot):
+  // "fail with Full rather than wait".
+  static constexpr std::int64_t kTryOnly = INT64_MIN;
+
+  Result<void, SendError<T>> send_impl(T v, std::int64_t deadline_ns) {
     if (!state_) return SendError<T>(Errc::Closed, std::move(v));
     auto& c = *state_;
+    detail::Actor* self = nullptr;  // looked up only if the send has to wait
     c.lock();
-    if (!c.receiver_alive_locked()) {
-      c.unlock();
-      return SendError<T>(Errc::Closed, std::move(v));
-    }
-    if constexpr (std::is_nothrow_move_constructible_v<T>) {
-      if (detail::Waiter* w = c.take_recv_waiter_locked()) {
-        // A receiver waits, so the queue is empty: hand the value straight to it.
-        static_cast<std::optional<T>*>(w->slot)->emplace(std::move(v));
-        const detail::WaiterId id = w->id;  // *w lives on the receiver's stack: copy first
-        // release: pairs with the receiver's acquire load of `filled`.
-        w->filled.store(true, std::memory_order_release);
+    for (;;) {
+      if (!c.receiver_alive_locked()) {
         c.unlock();
-        detail::unpark(id);
-        return {};
+        return SendError<T>(Errc::Closed, std::move(v));
+      }
+      if constexpr (std::is_nothrow_move_constructible_v<T>) {
+        if (detail::Waiter* w = c.take_recv_waiter_locked()) {
+          // A receiver waits, so the queue is empty: hand the value straight to it.
+          static_cast<std::optional<T>*>(w->slot)->emplace(std::move(v));
+          const detail::WaiterId id = w->id;  // *w lives on the receiver's stack: copy first
+          // release: pairs with the receiver's acquire load of `filled`.
+          w->filled.store(true, std::memory_order_release);
+          c.unlock();
+          detail::unpark(id);
+          return {};
+        }
+      }
+      if (c.queue.size() < c.capacity()) break;  // room (always, when unbounded)
+      // Full, or a rendezvous channel with no receiver waiting.
+      if (deadline_ns == kTryOnly) {
+        c.unlock();
+        return SendError<T>(Errc::Full, std::move(v));
+      }
+      if (!self) self = detail::current_actor();
+      if (!self) {
+        c.unlock();
+        return SendError<T>(Errc::NotInActor, std::move(v));
+      }
+      if constexpr (std::is_nothrow_move_constructible_v<T>) {  // bounded_channel ensures it
+        detail::Waiter w{};
+        w.slot = &v;
+        auto r = c.wait_send_locked(self, w, deadline_ns);
+        if (!r) return SendError<T>(r.error().code(), std::move(v));
+        if (*r) return {};  // a receiver took v
+        // Woken without delivery (spurious, or the deadline with room just made): re-check.
       }
     }
     try {
@@ -116,6 +188,7 @@ class Sender {
     return {};
   }
 
+ public:
   // close() drops this sender now (as its destructor would).
   void close() noexcept { reset(); }
   // is_closed() says whether the receiver is gone (a send would fail).
@@ -129,6 +202,7 @@ class Sender {
 
  private:
   friend Channel<T> channel<T>();
+  friend Channel<T> bounded_channel<T>(std::size_t);
   explicit Sender(detail::ChannelState<T>* s) noexcept : state_(s) {}
   void reset() noexcept {
     if (auto* s = std::exchange(state_, nullptr)) {
@@ -172,15 +246,49 @@ class Receiver {
     std::optional<T> slot;  // where a sender hands a value over directly
     c.lock();
     for (;;) {
-      if (!c.queue.empty()) {
-        T v = c.queue.pop();
-        c.unlock();
-        return Result<T>(std::move(v));
-      }
+      if (auto v = take_locked(c)) return Result<T>(std::move(*v));  // unlocked
       auto r = c.wait_recv_locked(self, &slot, deadline_ns);
       if (!r) return unexpected(std::move(r).error());
       if (*r) return Result<T>(std::move(*slot));
     }
+  }
+
+  // take_locked() is called with the lock held. If a value is available — queued, or held
+  // by a sender parked on a rendezvous channel — it takes it, lets the oldest parked sender
+  // (if any) into the room it made, releases the lock and returns the value. Otherwise it
+  // returns nothing with the lock still held.
+  static std::optional<T> take_locked(detail::ChannelState<T>& c) {
+    std::optional<T> out;
+    if (!c.queue.empty()) {
+      out.emplace(c.queue.pop());
+      detail::WaiterId wake{};
+      if constexpr (std::is_nothrow_move_constructible_v<T>) {
+        if (c.has_send_waiters_locked()) {
+          if (detail::Waiter* s = c.take_send_waiter_locked()) {
+            // The pop freed a ring slot, so this push neither allocates nor throws.
+            c.queue.push(std::move(*static_cast<T*>(s->slot)));
+            wake = s->id;
+            s->filled.store(true, std::memory_order_release);  // pairs with the sender
+          }
+        }
+      }
+      c.unlock();
+      if (wake) detail::unpark(wake);
+      return out;
+    }
+    if constexpr (std::is_nothrow_move_constructible_v<T>) {
+      if (c.has_send_waiters_locked()) {  // rendezvous: take it from the sender's hands
+        if (detail::Waiter* s = c.take_send_waiter_locked()) {
+          out.emplace(std::move(*static_cast<T*>(s->slot)));
+          const detail::WaiterId wake = s->id;
+          s->filled.store(true, std::memory_order_release);
+          c.unlock();
+          detail::unpark(wake);
+          return out;
+        }
+      }
+    }
+    return out;
   }
 
  public:
@@ -199,21 +307,12 @@ class Receiver {
     if (!state_) return unexpected(Error(Errc::Closed, "try_recv() on an empty Receiver"));
     auto& c = *state_;
     c.lock();
-    if (!c.queue.empty()) {
-      T v = c.queue.pop();
-      c.unlock();
-      return Result<T>(std::move(v));
-    }
+    if (auto v = take_locked(c)) return Result<T>(std::move(*v));
     c.unlock();
     // Read senders after the queue: a sender that queued and then left is seen above.
     if (c.senders_gone()) {
       c.lock();
-      bool empty = c.queue.empty();
-      if (!empty) {
-        T v = c.queue.pop();
-        c.unlock();
-        return Result<T>(std::move(v));
-      }
+      if (auto v = take_locked(c)) return Result<T>(std::move(*v));
       c.unlock();
       return unexpected(Error(Errc::Closed, "channel closed"));
     }
@@ -230,15 +329,19 @@ class Receiver {
   }
   // is_closed() says whether every sender is gone (values may still be queued).
   bool is_closed() const noexcept { return !state_ || state_->senders_gone(); }
+  // capacity() is the bound given to bounded_channel(), or unbounded_capacity.
+  std::size_t capacity() const noexcept { return state_ ? state_->capacity() : 0; }
+  static constexpr std::size_t unbounded_capacity = detail::ChannelCore::kUnbounded;
 
  private:
   friend Channel<T> channel<T>();
+  friend Channel<T> bounded_channel<T>(std::size_t);
   explicit Receiver(detail::ChannelState<T>* s) noexcept : state_(s) {}
   void reset() noexcept {
     if (auto* s = std::exchange(state_, nullptr)) {
+      s->close_for_senders();       // parked senders wake with Closed and keep their values
       detail::RingQueue<T> doomed;  // destroyed after the lock is released
       s->lock();
-      s->mark_receiver_dropped_locked();
       s->queue.swap(doomed);
       s->unlock();
       s->release();
@@ -253,6 +356,21 @@ template <class T>
 Channel<T> channel() {
   auto* s = new detail::ChannelState<T>(detail::ChannelCore::kUnbounded);
   s->add_ref();  // the state starts with one reference; Sender and Receiver hold one each
+  s->sender_added();
+  return Channel<T>{Sender<T>(s), Receiver<T>(s)};
+}
+
+// bounded_channel<T>(n) makes a pair whose channel holds at most n values: send() parks
+// while it is full, try_send() fails with Full. n == 0 is a rendezvous channel: every
+// send waits until a receiver takes its value (Go's unbuffered channel). The buffer grows
+// on demand up to n, so a large bound costs nothing until it fills.
+template <class T>
+Channel<T> bounded_channel(std::size_t capacity) {
+  static_assert(std::is_nothrow_move_constructible_v<T>,
+                "bounded_channel<T> moves values between parked actors and needs T to have "
+                "a noexcept move constructor");
+  auto* s = new detail::ChannelState<T>(capacity);
+  s->add_ref();
   s->sender_added();
   return Channel<T>{Sender<T>(s), Receiver<T>(s)};
 }

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 
 #include <smarm/error.hpp>
 
@@ -59,12 +60,41 @@ class Config {
     return *this;
   }
 
+  // Preemption (preempt.hpp). Every `alloc_interval` allocations made on a worker, the
+  // allocator hook looks at the clock; an actor that has run longer than its timeslice
+  // then yields to the other actors of its worker. SMARM_CHECK() makes the same check in
+  // loops that never allocate. timeslice() converts microseconds with the calibrated
+  // cycle counter (see debug::preempt_clock()); timeslice_cycles() sets it directly.
+  Config& preemption(bool on) {
+    preemption_ = on;
+    return *this;
+  }
+  Config& alloc_interval(std::uint32_t n) {
+    alloc_interval_ = n;
+    return *this;
+  }
+  Config& timeslice_cycles(std::uint64_t c) {
+    timeslice_cycles_ = c;
+    timeslice_us_ = 0;
+    return *this;
+  }
+  Config& timeslice(std::chrono::microseconds t) {
+    timeslice_us_ = t.count() < 0 ? 0 : static_cast<std::uint64_t>(t.count());
+    timeslice_cycles_ = 0;
+    return *this;
+  }
+
   std::size_t workers() const noexcept { return workers_; }
   std::size_t stack_size() const noexcept { return stack_size_; }
   std::size_t guard_size() const noexcept { return guard_size_; }
   GuardMode guard_mode() const noexcept { return guard_mode_; }
   std::size_t stack_pool_size() const noexcept { return stack_pool_size_; }
   std::chrono::milliseconds shutdown_grace() const noexcept { return shutdown_grace_; }
+  bool preemption() const noexcept { return preemption_; }
+  std::uint32_t alloc_interval() const noexcept { return alloc_interval_; }
+  // The timeslice as set: exactly one of these is non-zero unless the value was invalid.
+  std::uint64_t timeslice_cycles() const noexcept { return timeslice_cycles_; }
+  std::uint64_t timeslice_us() const noexcept { return timeslice_us_; }
 
   // validate() returns InvalidConfig naming the first field out of range.
   Result<void> validate() const;
@@ -72,6 +102,8 @@ class Config {
   static constexpr std::size_t kDefaultStackSize = 256 * 1024;
   static constexpr std::size_t kDefaultGuardSize = 64 * 1024;
   static constexpr std::size_t kMaxWorkers = 1024;
+  static constexpr std::uint32_t kDefaultAllocInterval = 64;
+  static constexpr std::uint64_t kDefaultTimesliceUs = 1000;  // 1 ms
 
  private:
   std::size_t workers_;
@@ -80,6 +112,10 @@ class Config {
   GuardMode guard_mode_ = GuardMode::Auto;
   std::size_t stack_pool_size_ = 128;
   std::chrono::milliseconds shutdown_grace_{5000};
+  bool preemption_ = true;
+  std::uint32_t alloc_interval_ = kDefaultAllocInterval;
+  std::uint64_t timeslice_cycles_ = 0;
+  std::uint64_t timeslice_us_ = kDefaultTimesliceUs;
 };
 
 }  // namespace smarm

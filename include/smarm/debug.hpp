@@ -11,4 +11,18 @@ namespace smarm::debug {
 // takes no lock an actor could hold.
 std::string dump_actors();
 
+// channel_bias_available() says whether channel locks can become biased to a worker in
+// this process (detail/biased_lock.hpp): false without membarrier(2), under
+// ThreadSanitizer, or with SMARM_CHANNEL_BIAS=0 in the environment.
+bool channel_bias_available() noexcept;
+
+// preempt_clock() names the clock the preemption timeslice is measured with: the cycle
+// counter with its calibrated rate, or CLOCK_MONOTONIC and why.
+std::string preempt_clock();
+
+// allocator_hook_installed() says whether this build replaced the global operator new
+// (always, except under ThreadSanitizer, whose runtime owns it: there only SMARM_CHECK()
+// preempts).
+bool allocator_hook_installed() noexcept;
+
 }  // namespace smarm::debug

@@ -5,8 +5,11 @@
 #include <smarm/config.hpp>
 #include <smarm/debug.hpp>
 #include <smarm/error.hpp>
+#include <smarm/mutex.hpp>
 #include <smarm/pid.hpp>
+#include <smarm/preempt.hpp>
 #include <smarm/runtime.hpp>
 #include <smarm/spawn.hpp>
 #include <smarm/stats.hpp>
 #include <smarm/timer.hpp>
+#include <smarm/trace.hpp>

@@ -17,6 +17,11 @@ struct WorkerStats {
   std::uint64_t idle_sleeps = 0;       // times the worker went to sleep for lack of work
   std::uint64_t idle_wakeups = 0;      // times it was woken from that sleep
   std::uint64_t stacks_pooled = 0;     // hot stacks held in this worker's pool now
+  // Channel locks taken the ordinary way (an atomic exchange) by actors on this worker; a
+  // channel whose ends stay on one worker becomes biased to it and stops counting here.
+  std::uint64_t channel_locks = 0;
+  std::uint64_t channel_bias_revocations = 0;  // biases this worker had to take away
+  std::uint64_t preemptions = 0;  // actors the allocator hook / SMARM_CHECK() switched out
 };
 
 struct Stats {
@@ -27,6 +32,7 @@ struct Stats {
   std::uint64_t stacks_pooled = 0;   // sum over workers
   std::uint64_t stack_slabs = 0;     // large mappings the stacks are carved from
   std::uint64_t timers_pending = 0;  // deadlines being watched (sleeps and timed waits)
+  std::uint64_t timer_memory = 0;    // bytes the timer heaps hold allocated
 
   // total() sums the per-worker counters.
   WorkerStats total() const noexcept {
@@ -40,6 +46,9 @@ struct Stats {
       t.idle_sleeps += w.idle_sleeps;
       t.idle_wakeups += w.idle_wakeups;
       t.stacks_pooled += w.stacks_pooled;
+      t.channel_locks += w.channel_locks;
+      t.channel_bias_revocations += w.channel_bias_revocations;
+      t.preemptions += w.preemptions;
     }
     return t;
   }

@@ -31,6 +31,7 @@
 #include <smarm/stats.hpp>
 
 #include "core/scheduler.hpp"
+#include "core/trace.hpp"
 #include "core/worker.hpp"
 
 namespace smarm {
@@ -167,11 +168,20 @@ void park(WaitKind kind, const void* object, std::int64_t until) noexcept {
 void unpark(WaiterId id) noexcept {
   Actor* a = id.actor;
   if (!a) return;
+  trace_unpark(a, id.generation);
   std::uint64_t s = a->state.load(std::memory_order_acquire);
   for (;;) {
     if (!state::alive(s) || state::generation(s) != id.generation) return;  // stale
     std::uint64_t park = s & state::kParkMask;
-    if (park == state::kNotified) return;  // a wake-up is already pending
+    if (park == state::kNotified) {
+      // A wake-up is already pending, but it may have been left by an earlier waker: our
+      // own writes (the value we hand over) must reach the actor when it consumes that
+      // wake-up, or it could read stale data, park again and never hear from us. Writing
+      // the state back unchanged (acq_rel) puts us in the word's modification order, so
+      // the actor's acquire when it clears the notification also sees our writes.
+      if (a->state.compare_exchange_weak(s, s, std::memory_order_acq_rel)) return;
+      continue;
+    }
     std::uint64_t next =
         (s & ~state::kParkMask) | (park == state::kParked ? state::kRunning : state::kNotified);
     // acq_rel: the waker's writes (the value it handed over) happen-before the woken
@@ -191,6 +201,7 @@ Result<Pid> spawn_task(TaskBase* task, const SpawnOptions& options) {
   if (!child) return std::move(child).error();
   Pid pid = task->pid_;
   w->spawned.add();
+  trace_spawn(w, *child, parent);
   // Child first: the parent resumes as soon as the child parks or ends.
   w->start_child_first(parent, *child);
   return pid;

@@ -78,6 +78,9 @@ class Actor {
   std::uint32_t free_next = 0;
   bool is_root = false;
   bool has_name = false;  // written under Scheduler::names_mu
+  // NoPreemptScope depth (preempt.hpp): written by the actor itself, read by the hook on
+  // the same thread; travels with the actor across switches and workers.
+  std::uint16_t no_preempt_depth = 0;
 
   // What a parked actor waits for (relaxed: written by the actor, read by dump_actors).
   std::atomic<WaitKind> wait_kind{WaitKind::None};

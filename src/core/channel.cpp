@@ -53,6 +53,97 @@ Waiter* ChannelCore::take_recv_waiter_locked() noexcept {
   return w->try_claim() ? w : nullptr;
 }
 
+Result<bool> ChannelCore::wait_send_locked(Actor* self, Waiter& w,
+                                           std::int64_t deadline_ns) noexcept {
+  if (!receiver_alive_) {
+    unlock();
+    return Error(Errc::Closed, "send on a channel whose receiver is gone");
+  }
+  if (is_cancelled(self)) {
+    unlock();
+    return Error(Errc::Cancelled, "send(): the caller was cancelled");
+  }
+  const bool timed = deadline_ns != kNoDeadline;
+  if (timed && deadline_ns <= now_ns()) {
+    unlock();
+    return Error(Errc::TimedOut, "send(): no room before the deadline");
+  }
+  w.id = current_waiter();
+  w.filled.store(false, std::memory_order_relaxed);
+  w.next = nullptr;
+  w.prev = send_tail_;
+  if (send_tail_)
+    send_tail_->next = &w;
+  else
+    send_head_ = &w;
+  send_tail_ = &w;
+  w.queued = true;
+  // A receiver parked on an empty rendezvous channel must learn that a sender now waits.
+  Waiter* r = take_recv_waiter_locked();
+  const WaiterId rid = r ? r->id : WaiterId{};
+  unlock();
+  if (rid) unpark(rid);
+  TimerEntry timer{deadline_ns, w.id, TimerReason::WaitTimeout};
+  if (timed) current_worker()->timers.add(&timer);
+  park(WaitKind::Send, this, deadline_ns);
+  if (timed) TimerHeap::remove(&timer);
+  // acquire: pairs with the receiver's release store after it moved the value out.
+  if (w.filled.load(std::memory_order_acquire)) return true;
+  lock();
+  if (w.queued) unlink_sender_locked(w);
+  if (w.filled.load(std::memory_order_acquire)) {  // taken between our wake-up and the lock
+    unlock();
+    return true;
+  }
+  if (!receiver_alive_) {
+    unlock();
+    return Error(Errc::Closed, "send on a channel whose receiver is gone");
+  }
+  if (is_cancelled(self)) {
+    unlock();
+    return Error(Errc::Cancelled, "send(): the caller was cancelled");
+  }
+  return false;  // a timeout is reported by the next call, after one last look for room
+}
+
+void ChannelCore::unlink_sender_locked(Waiter& w) noexcept {
+  if (w.prev)
+    w.prev->next = w.next;
+  else
+    send_head_ = w.next;
+  if (w.next)
+    w.next->prev = w.prev;
+  else
+    send_tail_ = w.prev;
+  w.next = w.prev = nullptr;
+  w.queued = false;
+}
+
+Waiter* ChannelCore::take_send_waiter_locked() noexcept {
+  while (Waiter* w = send_head_) {
+    unlink_sender_locked(*w);
+    // A sender that is part of a select another case already won is dropped from the
+    // list; its owner finds itself unlinked and cleans up.
+    if (w->try_claim()) return w;
+  }
+  return nullptr;
+}
+
+void ChannelCore::close_for_senders() noexcept {
+  lock();
+  receiver_alive_ = false;
+  // Wake the parked senders one at a time: each unpark happens outside the lock, and no
+  // new sender can queue once receiver_alive_ is false.
+  while (Waiter* w = send_head_) {
+    unlink_sender_locked(*w);
+    const WaiterId id = w->id;
+    unlock();
+    unpark(id);
+    lock();
+  }
+  unlock();
+}
+
 void ChannelCore::sender_dropped() noexcept {
   // acq_rel: the last sender's sends happen-before the receiver sees zero senders.
   if (senders_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;

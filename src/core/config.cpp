@@ -45,6 +45,13 @@ Result<void> Config::validate() const {
                   static_cast<long long>(shutdown_grace_.count()));
     return Error(Errc::InvalidConfig, buf);
   }
+  if (alloc_interval_ == 0) return bad("alloc_interval", "must be at least 1", 0);
+  if (alloc_interval_ > (1u << 30))
+    return bad("alloc_interval", "must be at most 1073741824", alloc_interval_);
+  if (timeslice_cycles_ == 0 && timeslice_us_ == 0)
+    return bad("timeslice", "must be positive (timeslice() or timeslice_cycles())", 0);
+  if (timeslice_us_ > 60'000'000ull)
+    return bad("timeslice", "must be at most 60 s (in microseconds)", timeslice_us_);
   return {};
 }
 

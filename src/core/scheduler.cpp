@@ -11,6 +11,7 @@
 #include "core/context.hpp"
 #include "core/sanitizer.hpp"
 #include "core/timer_heap.hpp"
+#include "core/trace.hpp"
 
 namespace smarm::detail {
 
@@ -21,7 +22,7 @@ namespace {
 std::atomic<std::uint32_t> g_next_runtime_id{1};
 
 // Live runtimes by number, so that cancel(pid) works from threads that are not workers.
-std::mutex g_registry_mu;
+RuntimeMutex g_registry_mu;
 std::vector<Scheduler*> g_registry;  // guarded by g_registry_mu
 
 }  // namespace
@@ -31,7 +32,7 @@ Scheduler* find_scheduler_locked(std::uint32_t id) noexcept {
     if (s->id() == id) return s;
   return nullptr;
 }
-std::mutex& scheduler_registry_mutex() noexcept { return g_registry_mu; }
+RuntimeMutex& scheduler_registry_mutex() noexcept { return g_registry_mu; }
 
 Scheduler::Scheduler(const Config& config)
     : stacks(config),
@@ -41,6 +42,7 @@ Scheduler::Scheduler(const Config& config)
   for (unsigned i = 0; i < config.workers(); ++i)
     workers.push_back(std::make_unique<Worker>(*this, i));
   if (workers.size() == 1) workers[0]->queue.set_private(true);
+  trace_runtime_start(*this);
   std::lock_guard lock(g_registry_mu);
   g_registry.push_back(this);
 }
@@ -112,6 +114,7 @@ Result<void> Scheduler::run(TaskBase& root) {
     return std::move(a).error();
   }
   w0.spawned.add();
+  trace_spawn(&w0, *a, nullptr);
   w0.queue.push_back(*a);
 
   for (std::size_t i = 1; i < workers.size(); ++i) {
@@ -128,6 +131,7 @@ Result<void> Scheduler::run(TaskBase& root) {
     shutdown_cv_.notify_all();
   }
   if (watchdog_.joinable()) watchdog_.join();
+  trace_runtime_end(*this);
   return {};
 }
 
@@ -242,7 +246,10 @@ Stats Scheduler::stats() const {
   st.stacks_in_use = st.actors_alive;
   st.stacks_pooled = st.total().stacks_pooled;
   st.stack_slabs = stacks.slabs();
-  for (auto& w : workers) st.timers_pending += w->timers.size();
+  for (auto& w : workers) {
+    st.timers_pending += w->timers.size();
+    st.timer_memory += w->timers.memory_bytes();
+  }
   return st;
 }
 

@@ -30,8 +30,10 @@
 
 #include "core/actor.hpp"
 #include "core/run_queue.hpp"
+#include "core/runtime_mutex.hpp"
 #include "core/slot_table.hpp"
 #include "core/stack.hpp"
+#include "core/trace_ring.hpp"
 #include "core/worker.hpp"
 
 namespace smarm::detail {
@@ -40,7 +42,7 @@ namespace smarm::detail {
 // pid's runtime). find_scheduler_locked requires scheduler_registry_mutex().
 class Scheduler;
 Scheduler* find_scheduler_locked(std::uint32_t id) noexcept;
-std::mutex& scheduler_registry_mutex() noexcept;
+RuntimeMutex& scheduler_registry_mutex() noexcept;
 
 class Scheduler {
  public:
@@ -85,8 +87,11 @@ class Scheduler {
   RunQueue inject_queue;
   std::atomic<int> spinning{0};
   std::atomic<int> sleepers{0};
-  mutable std::mutex names_mu;                           // guards names, Actor::has_name
+  mutable RuntimeMutex names_mu;                         // guards names, Actor::has_name
   std::unordered_map<std::uint32_t, std::string> names;  // slot index -> name of its actor
+#if defined(SMARM_TRACING)
+  TraceState trace;  // the tracer's per-runtime part (core/trace.hpp)
+#endif
 
  private:
   void watchdog(std::chrono::steady_clock::time_point deadline);

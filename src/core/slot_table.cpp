@@ -64,7 +64,7 @@ SMARM_NO_TSAN void SlotTable::free(Worker* w, Actor* a) noexcept {
 void SlotTable::for_each(const std::function<void(Actor&)>& f) const {
   std::uint32_t end;
   {
-    std::lock_guard lock(const_cast<std::mutex&>(mu_));
+    std::lock_guard lock(const_cast<RuntimeMutex&>(mu_));
     end = next_fresh_.load(std::memory_order_relaxed);
   }
   for (std::uint32_t i = 0; i < end; ++i) {

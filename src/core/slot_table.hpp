@@ -16,6 +16,7 @@
 #include <smarm/error.hpp>
 
 #include "core/actor.hpp"
+#include "core/runtime_mutex.hpp"
 
 namespace smarm::detail {
 
@@ -56,7 +57,7 @@ class SlotTable {
   Scheduler& sched_;
   std::atomic<Actor*> chunks_[kMaxChunks] = {};
   std::atomic<std::uint32_t> next_fresh_{0};
-  std::mutex mu_;
+  RuntimeMutex mu_;
   std::vector<std::uint32_t> free_;  // guarded by mu_
 };
 

@@ -29,6 +29,8 @@
 #include <smarm/config.hpp>
 #include <smarm/error.hpp>
 
+#include "core/runtime_mutex.hpp"
+
 namespace smarm::detail {
 
 struct Stack {
@@ -81,7 +83,7 @@ class StackAllocator {
   std::size_t slots_per_slab_;
   ResolvedGuardMode mode_;
 
-  mutable std::mutex mu_;
+  mutable RuntimeMutex mu_;
   std::vector<FreeSlot> free_;   // guarded by mu_
   std::vector<char*> released_;  // guarded by mu_; slots whose pages are still held
   std::vector<std::pair<char*, std::size_t>> slabs_;  // guarded by mu_

@@ -1,6 +1,7 @@
 // timer_heap.cpp — TimerHeap (see timer_heap.hpp).
 #include "core/timer_heap.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 namespace smarm::detail {
@@ -31,6 +32,28 @@ void TimerHeap::remove(TimerEntry* e) noexcept {
   }
   h->lock_.unlock();
   e->owner = nullptr;
+  h->maybe_shrink();
+}
+
+void TimerHeap::maybe_shrink() noexcept {
+  // Cheap check first, without the lock: most removals leave the heap well used.
+  const std::size_t cap = capacity_.load(std::memory_order_relaxed);
+  if (cap <= kShrinkFloor || size_.load(std::memory_order_relaxed) * 4 > cap) return;
+  std::vector<TimerEntry*> old;  // freed after the lock is released
+  lock_.lock();
+  if (heap_.capacity() > kShrinkFloor && heap_.size() * 4 <= heap_.capacity()) {
+    try {
+      std::vector<TimerEntry*> fresh;
+      fresh.reserve(std::max(heap_.size() * 2, kShrinkFloor));
+      fresh.assign(heap_.begin(), heap_.end());
+      heap_.swap(fresh);
+      old.swap(fresh);
+    } catch (...) {
+      // Out of memory while shrinking: keep the big buffer; it is correct, just large.
+    }
+    publish();
+  }
+  lock_.unlock();
 }
 
 void TimerHeap::fire_expired(std::int64_t now) noexcept {
@@ -50,7 +73,10 @@ void TimerHeap::fire_expired(std::int64_t now) noexcept {
     const bool more = !heap_.empty() && heap_.front()->deadline_ns <= now;
     lock_.unlock();
     for (std::size_t i = 0; i < n; ++i) unpark(due[i]);
-    if (!more) return;
+    if (!more) {
+      maybe_shrink();
+      return;
+    }
   }
 }
 
@@ -93,6 +119,7 @@ void TimerHeap::publish() noexcept {
   earliest_.store(heap_.empty() ? kNoDeadline : heap_.front()->deadline_ns,
                   std::memory_order_release);
   size_.store(heap_.size(), std::memory_order_relaxed);
+  capacity_.store(heap_.capacity(), std::memory_order_relaxed);
 }
 
 }  // namespace smarm::detail

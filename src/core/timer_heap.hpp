@@ -3,7 +3,8 @@
 // A min-heap of (deadline, reason, waiter). Each entry lives on the stack of the actor
 // that waits, for exactly the duration of its wait: the actor adds it before parking and
 // removes it after waking, whichever way it woke (O(log n) by the index the entry keeps),
-// so cancelled or satisfied timeouts leave nothing behind. Firing pops every expired
+// so cancelled or satisfied timeouts leave nothing behind (and the buffer shrinks once
+// a peak has passed). Firing pops every expired
 // entry and unparks its actor; the unpark carries the waiter's generation, so a late
 // firing reaches no one (or, at worst, gives a looping waiter one spurious wake-up).
 //
@@ -51,17 +52,26 @@ class TimerHeap {
   // earliest() is the earliest deadline, or kNoDeadline; readable without the lock (a hint).
   std::int64_t earliest() const noexcept { return earliest_.load(std::memory_order_acquire); }
   std::size_t size() const noexcept { return size_.load(std::memory_order_relaxed); }
+  // memory_bytes() is what the heap's buffer holds allocated now.
+  std::size_t memory_bytes() const noexcept {
+    return capacity_.load(std::memory_order_relaxed) * sizeof(TimerEntry*);
+  }
 
  private:
   void sift_up(std::size_t i) noexcept;
   void sift_down(std::size_t i) noexcept;
   void erase_at(std::size_t i) noexcept;
-  void publish() noexcept;  // refresh earliest_ and size_ (under the lock)
+  void publish() noexcept;  // refresh earliest_, size_ and capacity_ (under the lock)
+  // maybe_shrink gives memory back once the heap is mostly empty after a peak (a million
+  // timed waits that all ended leave no buffer behind). Takes the lock itself.
+  void maybe_shrink() noexcept;
+  static constexpr std::size_t kShrinkFloor = 1024;  // never below this many slots
 
   SpinLock lock_;
   std::vector<TimerEntry*> heap_;  // guarded by lock_
   std::atomic<std::int64_t> earliest_{kNoDeadline};
   std::atomic<std::size_t> size_{0};
+  std::atomic<std::size_t> capacity_{0};
 };
 
 // now_ns is steady_clock's now in nanoseconds (the timers' time base).

@@ -13,9 +13,11 @@
 
 #include "core/context.hpp"
 #include "core/overflow.hpp"
+#include "core/preempt.hpp"
 #include "core/sanitizer.hpp"
 #include "core/scheduler.hpp"
 #include "core/switch.hpp"
+#include "core/trace.hpp"
 
 namespace smarm::detail {
 
@@ -72,6 +74,7 @@ SMARM_NO_TSAN SMARM_OPAQUE void set_current_worker(Worker* w) noexcept {
   const bool is_root = self->is_root;
   Scheduler* const sched = self->sched;
   const TaskBase::Status status = run_task_body(task);
+  trace_exit(self, status);
   // The actor is dead to the world from here: its pid is stale and unpark/cancel ignore
   // it, before anyone can observe its completion (a joiner must find it ended). Only its
   // stack and slot are still held, until the incoming side of the last switch frees them.
@@ -123,6 +126,9 @@ WorkerStats Worker::snapshot() const noexcept {
   w.steals = steals.get();
   w.idle_sleeps = idle_sleeps.get();
   w.idle_wakeups = idle_wakeups.get();
+  w.channel_locks = channel_locks.get();
+  w.channel_bias_revocations = channel_bias_revocations.get();
+  w.preemptions = preemptions.get();
   w.stacks_pooled = pooled_.load(std::memory_order_relaxed);
   return w;
 }
@@ -143,8 +149,25 @@ Actor* Worker::next_runnable() noexcept {
   if (tick % kInjectCheckInterval == 0) {
     if (Actor* a = sched.inject_queue.pop_front()) return a;
   }
-  if (Actor* a = queue.pop_front()) return a;
+  constexpr auto rx = std::memory_order_relaxed;
+  if (pinned_head_.load(rx) && pinned_turns_.load(rx) == 0) return take_pinned();
+  if (Actor* a = queue.pop_front()) {
+    if (const std::size_t t = pinned_turns_.load(rx); t > 0) pinned_turns_.store(t - 1, rx);
+    return a;
+  }
+  if (pinned_head_.load(rx)) return take_pinned();
   return sched.inject_queue.pop_front();
+}
+
+Actor* Worker::take_pinned() noexcept {
+  constexpr auto rx = std::memory_order_relaxed;
+  Actor* a = pinned_head_.load(rx);
+  Actor* next = a->next.load(rx);
+  pinned_head_.store(next, rx);
+  if (!next) pinned_tail_.store(nullptr, rx);
+  a->next.store(nullptr, rx);
+  pinned_turns_.store(next ? queue.size() : 0, rx);
+  return a;
 }
 
 Actor* Worker::find_work(bool patient) noexcept {
@@ -169,6 +192,7 @@ Actor* Worker::find_work(bool patient) noexcept {
     }
     if (Actor* a = victim.queue.steal_back()) {
       steals.add();
+      trace_steal(this, a, v);
       return a;
     }
   }
@@ -180,12 +204,14 @@ Actor* Worker::find_work(bool patient) noexcept {
 // resumption (maybe on another worker) lets that worker finish whatever switched to us.
 
 void Worker::switch_to(Context& from, Actor* to, bool from_exiting) noexcept {
+  trace_switch(this, to);
   current.store(to, std::memory_order_relaxed);
   switches.add();
   switch_context(from, to->ctx, thread_eh_, from_exiting, &sched);
 }
 
 void Worker::switch_to_scheduler(Context& from, bool from_exiting) noexcept {
+  trace_switch(this, nullptr);
   current.store(nullptr, std::memory_order_relaxed);
   switches.add();
   switch_context(from, sched_ctx, thread_eh_, from_exiting, &sched);
@@ -199,6 +225,7 @@ void Worker::park_current(Actor* self) {
                                           std::memory_order_acq_rel))
       return;
   }
+  trace_park(this, self);
   pending_actor.store(self, std::memory_order_relaxed);
   pending.store(Pending::Park, std::memory_order_relaxed);
   if (Actor* next = next_runnable())
@@ -213,6 +240,17 @@ void Worker::yield_current(Actor* self) {
   if (!next) return;  // nobody else is runnable here: keep running
   pending_actor.store(self, std::memory_order_relaxed);
   pending.store(Pending::RequeueBack, std::memory_order_relaxed);
+  switch_to(self->ctx, next, false);
+  current_worker()->finish_switch();
+}
+
+void Worker::preempt_current(Actor* self) {
+  Actor* next = next_runnable();
+  if (!next) return;  // nobody else is runnable here: keep running
+  preemptions.add();
+  trace_preempt(this, self, 0);
+  pending_actor.store(self, std::memory_order_relaxed);
+  pending.store(Pending::Preempted, std::memory_order_relaxed);
   switch_to(self->ctx, next, false);
   current_worker()->finish_switch();
 }
@@ -270,6 +308,16 @@ void Worker::finish_switch() noexcept {
       queue.push_front(a);
       if (multi) sched.notify_work();
       return;
+    case Pending::Preempted: {
+      constexpr auto rx = std::memory_order_relaxed;
+      if (!pinned_head_.load(rx)) pinned_turns_.store(queue.size(), rx);
+      if (Actor* tail = pinned_tail_.load(rx))
+        tail->next.store(a, rx);
+      else
+        pinned_head_.store(a, rx);
+      pinned_tail_.store(a, rx);
+      return;
+    }
     case Pending::Exit:
       release_actor(a);
       return;
@@ -310,6 +358,7 @@ void Worker::release_actor(Actor* a) noexcept {
 
 void Worker::run_loop() {
   set_current_worker(this);
+  configure_preempt(sched.config());
   thread_eh_ = thread_exception_state();
   sched_ctx.tsan_fiber = sanitizer::current_fiber();
   pthread_attr_t attr;
@@ -338,6 +387,7 @@ void Worker::run_loop() {
 
   if (old_slack > 0) prctl(PR_SET_TIMERSLACK, static_cast<unsigned long>(old_slack), 0, 0, 0);
   remove_altstack(alt);
+  unconfigure_preempt();
   set_current_worker(nullptr);
 }
 

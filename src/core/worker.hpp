@@ -27,6 +27,7 @@
 #include "core/run_queue.hpp"
 #include "core/stack.hpp"
 #include "core/timer_heap.hpp"
+#include "core/trace_ring.hpp"
 
 namespace smarm::detail {
 
@@ -37,6 +38,7 @@ enum class Pending : std::uint8_t {
   Park,          // the actor parks: publish it as parked (or requeue it if notified)
   RequeueBack,   // the actor yielded: it goes to the back of the local queue
   RequeueFront,  // the actor started a child first: it resumes right after the child
+  Preempted,     // the allocator hook switched it out: pinned to this worker (preempt.hpp)
   Exit,          // the actor ended: free its stack and slot
 };
 
@@ -64,6 +66,10 @@ class Worker {
   // again, possibly on another worker: callers must re-read current_worker() afterwards.
   void park_current(Actor* self);
   void yield_current(Actor* self);
+  // preempt_current switches the actor out for the others of this worker and pins it
+  // here: it is not stealable until it next parks, so an OS-level lock it holds is
+  // released by the thread that took it. Returns at once if nothing else is runnable.
+  void preempt_current(Actor* self);
   void start_child_first(Actor* parent, Actor* child);
   [[noreturn]] void exit_current(Actor* self);
 
@@ -97,6 +103,11 @@ class Worker {
   std::uint32_t slot_cache_size = 0;
 
   Counter spawned, exited, switches, parks, steals, idle_sleeps, idle_wakeups;
+  Counter channel_locks, channel_bias_revocations;  // see BiasedLock
+  Counter preemptions;
+#if defined(SMARM_TRACING)
+  TraceRing trace;  // this worker's events, written by this thread only (core/trace.hpp)
+#endif
 
  private:
   friend class Scheduler;
@@ -110,10 +121,20 @@ class Worker {
   Actor* idle() noexcept;  // spins, then sleeps; returns work found on the way
   void release_actor(Actor* a) noexcept;
 
-  EhState* thread_eh_ = nullptr;
+  EhState* thread_eh_ = nullptr;              // this worker thread's C++ exception globals
   std::vector<std::uint64_t> seen_switches_;  // per victim: its switch count at our last look
-  bool skipped_lone_ = false;  // find_work left a lone actor to its owner  // this worker thread's
-                               // C++ exception globals
+  bool skipped_lone_ = false;                 // find_work left a lone actor to its owner
+  // Preempted actors pinned to this worker, oldest first, linked through Actor::next
+  // (they are on no run queue). Worker-confined. The head runs once the actors that were
+  // queued ahead of it when it was preempted have had their turn (pinned_turns_), or as
+  // soon as the queue is empty: the fairness of the back of the queue, without being
+  // stealable.
+  // Relaxed atomics only for TSan: every fiber of this worker touches them, and TSan is
+  // told switches do not synchronise (the same reason as `current`).
+  std::atomic<Actor*> pinned_head_{nullptr};
+  std::atomic<Actor*> pinned_tail_{nullptr};
+  std::atomic<std::size_t> pinned_turns_{0};
+  Actor* take_pinned() noexcept;
   std::unique_ptr<Stack[]> pool_;
   std::size_t pool_size_ = 0;
   std::size_t pool_cap_ = 0;

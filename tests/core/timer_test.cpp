@@ -11,6 +11,7 @@
 #include <smarm/smarm.hpp>
 
 #include "support/runtime_fixture.hpp"
+#include "support/scale.hpp"
 
 namespace {
 
@@ -41,9 +42,12 @@ TEST(TimerTest, SleepersWakeInDeadlineOrder) {
   auto r = run_on(1, [] {
     auto [tx, rx] = smarm::channel<int>();
     const int delays_ms[] = {5, 1, 4, 2, 3};
+    // One base for every deadline: spawning takes time (much of it under TSan on a loaded
+    // machine), and per-actor `now + d` would let that time reorder the deadlines.
+    const auto base = Clock::now() + 20ms;
     for (int d : delays_ms)
-      smarm::spawn([tx = tx, d]() mutable {
-        (void)smarm::sleep_for(std::chrono::milliseconds(2 * d));
+      smarm::spawn([tx = tx, d, base]() mutable {
+        (void)smarm::sleep_until(base + std::chrono::milliseconds(2 * d));
         (void)tx.send(d);
       }).detach();
     tx.close();
@@ -154,6 +158,43 @@ TEST(TimerTest, CancelWakesAParkedSleepAndRemovesItsTimer) {
   });
   ASSERT_TRUE(is_ok(r));
   EXPECT_EQ(*r, 0u);
+}
+
+TEST(TimerTest, ManyCancelledTimedWaitsLeaveNoEntriesAndNoBuffer) {
+  // n actors park in recv_for(1 h) at once (n heap entries), then all are cancelled: the
+  // entries go, and so does the heap's peak-sized buffer.
+  const int n = smarm::test::scaled(200'000, 20'000, 2'000);
+  struct Seen {
+    std::uint64_t peak_pending, peak_memory, end_pending, end_memory;
+  };
+  auto r = run_on(1, [n] {
+    std::vector<smarm::JoinHandle<bool>> hs;
+    hs.reserve(static_cast<std::size_t>(n));
+    for (int i = 0; i < n; ++i) {
+      auto [t, rx_i] = smarm::channel<int>();  // never sent on: each wait ends by cancel
+      hs.push_back(smarm::spawn([rx_i = std::move(rx_i), t = std::move(t)]() mutable {
+        auto v = rx_i.recv_for(std::chrono::hours(1));
+        return !v && v.error().code() == Errc::Cancelled;
+      }));
+    }
+    Seen seen{};
+    auto st = smarm::stats();
+    seen.peak_pending = st.timers_pending;
+    seen.peak_memory = st.timer_memory;
+    for (auto& h : hs) EXPECT_TRUE(is_ok(h.cancel()));
+    int cancelled = 0;
+    for (auto& h : hs) cancelled += h.join().value_or(false) ? 1 : 0;
+    EXPECT_EQ(cancelled, n);
+    st = smarm::stats();
+    seen.end_pending = st.timers_pending;
+    seen.end_memory = st.timer_memory;
+    return seen;
+  });
+  ASSERT_TRUE(is_ok(r));
+  EXPECT_EQ(r->peak_pending, static_cast<std::uint64_t>(n));
+  EXPECT_GE(r->peak_memory, static_cast<std::uint64_t>(n) * sizeof(void*));
+  EXPECT_EQ(r->end_pending, 0u);
+  EXPECT_LE(r->end_memory, 1024u * sizeof(void*));  // back to the heap's floor
 }
 
 TEST(TimerTest, ABusyWorkerStillFiresTimers) {

@@ -9,7 +9,11 @@
 // unparks it after releasing the lock. unpark() on an actor that has not finished parking
 // leaves a token that makes its park() return at once (see src/core/park.cpp).
 //
-// The capacity field is kept for bounded channels; kUnbounded means no limit.
+// Bounded channels (capacity_ != kUnbounded) add a FIFO of parked senders. A parked
+// sender's Waiter points at the value on its own stack; the receiver moves the value out
+// (into the queue when it makes room, or straight into its own hands on a rendezvous
+// channel) and sets `filled` before waking the sender, so a sender that wakes with
+// `filled` set knows its value was delivered without taking the lock again.
 #pragma once
 
 #include <atomic>
@@ -17,8 +21,8 @@
 #include <cstdint>
 #include <limits>
 
+#include <smarm/detail/biased_lock.hpp>
 #include <smarm/detail/core.hpp>
-#include <smarm/detail/spinlock.hpp>
 #include <smarm/error.hpp>
 
 namespace smarm::detail {
@@ -31,9 +35,13 @@ struct Waiter {
   WaiterId id;
   std::atomic<int>* claim = nullptr;
   Waiter* next = nullptr;
-  // Direct hand-off: a sender that finds this waiter constructs the value in `slot` (a
-  // std::optional<T> on the waiter's stack) and sets `filled` before waking it, so the
-  // woken receiver returns without taking the channel lock again.
+  Waiter* prev = nullptr;  // the send-waiter FIFO is doubly linked: a timed-out sender
+                           // unlinks itself in O(1)
+  bool queued = false;     // on a wait list; guarded by the channel lock
+  // Direct hand-off. A parked receiver's slot is a std::optional<T> on its stack: a sender
+  // that finds it constructs the value there. A parked sender's slot is the T it is
+  // sending: a receiver moves it out. Either way the waker sets `filled` (release) before
+  // the wake-up, so the woken side returns without taking the channel lock again.
   void* slot = nullptr;
   std::atomic<bool> filled{false};
   bool try_claim() noexcept {
@@ -74,20 +82,41 @@ class ChannelCore {
   // claimed), for the caller to fill and unpark.
   Waiter* take_recv_waiter_locked() noexcept;
 
+  // wait_send_locked() is called with the lock held when a send finds no room (a full
+  // bounded channel, or a rendezvous channel with no receiver waiting). `w.slot` points to
+  // the value being sent. Like wait_recv_locked it fails at once (lock released) with
+  // Closed, Cancelled or TimedOut; otherwise it queues `w` behind earlier senders, wakes a
+  // parked receiver, parks, and returns true once a receiver has taken the value (lock
+  // released), or false with the lock held so the caller re-checks for room.
+  Result<bool> wait_send_locked(Actor* self, Waiter& w, std::int64_t deadline_ns) noexcept;
+
+  // take_send_waiter_locked() unlinks the oldest parked sender that can be claimed, for
+  // the caller to move its value out, set `filled` and unpark it. Null if none waits.
+  Waiter* take_send_waiter_locked() noexcept;
+  bool has_send_waiters_locked() const noexcept { return send_head_ != nullptr; }
+
+  // close_for_senders() marks the receiver gone and wakes every parked sender (each then
+  // fails with Closed and keeps its value). Takes the lock itself.
+  void close_for_senders() noexcept;
+
   void sender_added() noexcept { senders_.fetch_add(1, std::memory_order_relaxed); }
   // sender_dropped() closes the channel for the receiver when the last sender goes.
   void sender_dropped() noexcept;
   bool receiver_alive_locked() const noexcept { return receiver_alive_; }
-  void mark_receiver_dropped_locked() noexcept { receiver_alive_ = false; }
   bool senders_gone() const noexcept { return senders_.load(std::memory_order_acquire) == 0; }
   std::size_t capacity() const noexcept { return capacity_; }
+  const BiasedLock& lock_for_stats() const noexcept { return lock_; }
 
  private:
-  SpinLock lock_;
+  BiasedLock lock_;  // free of read-modify-writes while one worker uses the channel
   std::atomic<int> refs_{1};
   std::atomic<std::size_t> senders_{0};
+  void unlink_sender_locked(Waiter& w) noexcept;
+
   bool receiver_alive_ = true;     // guarded by lock_
   Waiter* recv_waiter_ = nullptr;  // guarded by lock_; the receiver parked in recv()
+  Waiter* send_head_ = nullptr;    // guarded by lock_; parked senders, oldest first
+  Waiter* send_tail_ = nullptr;
   const std::size_t capacity_;
 };
 
