@@ -84,6 +84,20 @@ class Config {
     return *this;
   }
 
+  // Stall detector. A watchdog thread reports an actor that has held its worker for
+  // longer than `stall_threshold` timeslices without reaching a scheduling point (a park,
+  // a yield, a preemption check): a loop that neither allocates nor calls SMARM_CHECK(),
+  // or a blocking system call. Each stall is reported once — pid, name, how long, and a
+  // backtrace of the stalled worker — to stderr, to the trace and in stats().stalls.
+  Config& stall_detector(bool on) {
+    stall_detector_ = on;
+    return *this;
+  }
+  Config& stall_threshold(std::uint32_t timeslices) {
+    stall_threshold_ = timeslices;
+    return *this;
+  }
+
   std::size_t workers() const noexcept { return workers_; }
   std::size_t stack_size() const noexcept { return stack_size_; }
   std::size_t guard_size() const noexcept { return guard_size_; }
@@ -95,6 +109,8 @@ class Config {
   // The timeslice as set: exactly one of these is non-zero unless the value was invalid.
   std::uint64_t timeslice_cycles() const noexcept { return timeslice_cycles_; }
   std::uint64_t timeslice_us() const noexcept { return timeslice_us_; }
+  bool stall_detector() const noexcept { return stall_detector_; }
+  std::uint32_t stall_threshold() const noexcept { return stall_threshold_; }
 
   // validate() returns InvalidConfig naming the first field out of range.
   Result<void> validate() const;
@@ -103,7 +119,9 @@ class Config {
   static constexpr std::size_t kDefaultGuardSize = 64 * 1024;
   static constexpr std::size_t kMaxWorkers = 1024;
   static constexpr std::uint32_t kDefaultAllocInterval = 64;
-  static constexpr std::uint64_t kDefaultTimesliceUs = 1000;  // 1 ms
+  static constexpr std::uint64_t kDefaultTimesliceUs = 1000;    // 1 ms
+  static constexpr std::uint32_t kDefaultStallThreshold = 100;  // timeslices: 100 ms
+  static constexpr std::uint32_t kMaxStallThreshold = 1'000'000;
 
  private:
   std::size_t workers_;
@@ -116,6 +134,8 @@ class Config {
   std::uint32_t alloc_interval_ = kDefaultAllocInterval;
   std::uint64_t timeslice_cycles_ = 0;
   std::uint64_t timeslice_us_ = kDefaultTimesliceUs;
+  bool stall_detector_ = true;
+  std::uint32_t stall_threshold_ = kDefaultStallThreshold;
 };
 
 }  // namespace smarm

@@ -33,6 +33,7 @@ struct Stats {
   std::uint64_t stack_slabs = 0;     // large mappings the stacks are carved from
   std::uint64_t timers_pending = 0;  // deadlines being watched (sleeps and timed waits)
   std::uint64_t timer_memory = 0;    // bytes the timer heaps hold allocated
+  std::uint64_t stalls = 0;          // stalls the stall detector reported (Config)
 
   // total() sums the per-worker counters.
   WorkerStats total() const noexcept {

@@ -52,6 +52,9 @@ Result<void> Config::validate() const {
     return bad("timeslice", "must be positive (timeslice() or timeslice_cycles())", 0);
   if (timeslice_us_ > 60'000'000ull)
     return bad("timeslice", "must be at most 60 s (in microseconds)", timeslice_us_);
+  if (stall_threshold_ == 0) return bad("stall_threshold", "must be at least 1 timeslice", 0);
+  if (stall_threshold_ > kMaxStallThreshold)
+    return bad("stall_threshold", "must be at most 1000000 timeslices", stall_threshold_);
   return {};
 }
 

@@ -117,12 +117,16 @@ Result<void> Scheduler::run(TaskBase& root) {
   trace_spawn(&w0, *a, nullptr);
   w0.queue.push_back(*a);
 
+  // Before the worker threads: stats() reads the pointer from any of them.
+  if (config_.stall_detector()) stall_detector_ = std::make_unique<StallDetector>(*this);
   for (std::size_t i = 1; i < workers.size(); ++i) {
     Worker* w = workers[i].get();
     w->thread = std::thread([w] { w->run_loop(); });
   }
   w0.run_loop();
   for (std::size_t i = 1; i < workers.size(); ++i) workers[i]->thread.join();
+  if (stall_detector_) stalls_after_run_ = stall_detector_->stalls();
+  stall_detector_.reset();
   // Every actor fiber released this token as its last act (switch_context): what they
   // did (the root started the watchdog, say) is visible here.
   sanitizer::handoff_acquire(this);
@@ -250,6 +254,7 @@ Stats Scheduler::stats() const {
     st.timers_pending += w->timers.size();
     st.timer_memory += w->timers.memory_bytes();
   }
+  st.stalls = stall_detector_ ? stall_detector_->stalls() : stalls_after_run_;
   return st;
 }
 

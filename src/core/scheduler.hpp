@@ -33,6 +33,7 @@
 #include "core/runtime_mutex.hpp"
 #include "core/slot_table.hpp"
 #include "core/stack.hpp"
+#include "core/stall_detector.hpp"
 #include "core/trace_ring.hpp"
 #include "core/worker.hpp"
 
@@ -103,6 +104,9 @@ class Scheduler {
   std::mutex shutdown_mu_;
   std::condition_variable shutdown_cv_;
   std::thread watchdog_;
+  // The stall detector's thread, while the workers run (null when Config turns it off).
+  std::unique_ptr<StallDetector> stall_detector_;
+  std::uint64_t stalls_after_run_ = 0;  // its count, kept for last_stats()
 };
 
 }  // namespace smarm::detail

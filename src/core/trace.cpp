@@ -405,8 +405,11 @@ class TraceWriter {
       case trace::EventKind::Stall:
         arg_actor(e.subject);
         out_.raw(",");
-        out_.key("ran_ns");
+        out_.key("held_ns");
         out_.uint(e.arg);
+        out_.raw(",");
+        out_.key("worker");
+        out_.uint(e.aux);
         break;
       case trace::EventKind::IoWait:
         arg_actor(e.subject);
@@ -529,6 +532,13 @@ void trace_unpark(const Actor* a, std::uint32_t generation) noexcept {
   TraceState& t = a->sched->trace;
   std::lock_guard lock(t.mu);
   t.external.record(trace::EventKind::Unpark, subject, was_parked, 0, true);
+}
+
+void trace_stall(Scheduler& s, std::size_t worker, std::uint64_t pid,
+                 std::int64_t held_ns) noexcept {
+  std::lock_guard lock(s.trace.mu);
+  s.trace.external.record(trace::EventKind::Stall, pid, static_cast<std::uint64_t>(held_ns),
+                          static_cast<std::uint8_t>(worker < 255 ? worker : 255), true);
 }
 
 void trace_user_event(const char* name, std::int64_t value) noexcept {

@@ -7,9 +7,9 @@
 // current_worker() in an argument — those would survive in a build without tracing).
 // Whatever a hook needs beyond that it reads itself.
 //
-// For the parts of the runtime not built yet: allocator-driven preemption calls
-// trace_preempt() when it switches an actor out, the stall watchdog trace_stall(), and
-// the I/O layer trace_io_wait() before it parks an actor on a file descriptor.
+// Allocator-driven preemption calls trace_preempt() when it switches an actor out, the
+// stall detector trace_stall(); the I/O layer (not built yet) will call trace_io_wait()
+// before it parks an actor on a file descriptor.
 #pragma once
 
 #include <cstdint>
@@ -71,10 +71,11 @@ inline void trace_steal(Worker* w, const Actor* a, std::size_t victim) noexcept 
 inline void trace_preempt(Worker* w, const Actor* a, std::uint64_t reason) noexcept {
   w->trace.record(trace::EventKind::Preempt, trace_pid(a), reason, 0, true);
 }
-inline void trace_stall(Worker* w, const Actor* a, std::int64_t ran_ns) noexcept {
-  w->trace.record(trace::EventKind::Stall, trace_pid(a), static_cast<std::uint64_t>(ran_ns), 0,
-                  true);
-}
+// trace_stall: the stall detector's watchdog (not a worker) saw worker `worker` held by
+// the actor `pid` (packed as by trace_pid) for held_ns. Recorded on the runtime's shared
+// ring (the "other threads" track), with the worker's index in the event.
+void trace_stall(Scheduler& s, std::size_t worker, std::uint64_t pid,
+                 std::int64_t held_ns) noexcept;
 inline void trace_io_wait(Worker* w, const Actor* a, int fd, std::uint8_t events) noexcept {
   w->trace.record(trace::EventKind::IoWait, trace_pid(a), static_cast<std::uint64_t>(fd), events,
                   true);
@@ -91,7 +92,7 @@ inline void trace_park(Worker*, const Actor*) noexcept {}
 inline void trace_unpark(const Actor*, std::uint32_t) noexcept {}
 inline void trace_steal(Worker*, const Actor*, std::size_t) noexcept {}
 inline void trace_preempt(Worker*, const Actor*, std::uint64_t) noexcept {}
-inline void trace_stall(Worker*, const Actor*, std::int64_t) noexcept {}
+inline void trace_stall(Scheduler&, std::size_t, std::uint64_t, std::int64_t) noexcept {}
 inline void trace_io_wait(Worker*, const Actor*, int, std::uint8_t) noexcept {}
 
 #endif

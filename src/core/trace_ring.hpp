@@ -44,7 +44,7 @@ namespace smarm::detail {
 //   Unpark   the woken actor   1 if it was parked then    -
 //   Steal    the stolen actor  the victim worker's index  -
 //   Preempt  the actor         reason (caller-defined)    -
-//   Stall    the actor         how long it ran, ns        -
+//   Stall    the actor         how long it held, ns       the worker's index (255: >= 255)
 //   IoWait   the actor         the file descriptor        readiness wanted (caller-defined)
 //   User     name pointer      the value                  -
 //

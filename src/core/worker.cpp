@@ -237,7 +237,10 @@ void Worker::park_current(Actor* self) {
 
 void Worker::yield_current(Actor* self) {
   Actor* next = next_runnable();
-  if (!next) return;  // nobody else is runnable here: keep running
+  if (!next) {  // nobody else is runnable here: keep running
+    kept_running.add();
+    return;
+  }
   pending_actor.store(self, std::memory_order_relaxed);
   pending.store(Pending::RequeueBack, std::memory_order_relaxed);
   switch_to(self->ctx, next, false);
@@ -246,7 +249,10 @@ void Worker::yield_current(Actor* self) {
 
 void Worker::preempt_current(Actor* self) {
   Actor* next = next_runnable();
-  if (!next) return;  // nobody else is runnable here: keep running
+  if (!next) {  // nobody else is runnable here: keep running
+    kept_running.add();
+    return;
+  }
   preemptions.add();
   trace_preempt(this, self, 0);
   pending_actor.store(self, std::memory_order_relaxed);
@@ -370,6 +376,8 @@ void Worker::run_loop() {
     sched_ctx.stack_size = size;
     pthread_attr_destroy(&attr);
   }
+  os_thread.store(pthread_self(), std::memory_order_relaxed);
+  os_tid.store(static_cast<pid_t>(syscall(SYS_gettid)), std::memory_order_release);
   AltStack alt = install_altstack();
   // Timer slack (50 µs by default) would make every timed futex wait that much late;
   // workers ask for 1 ns, and give the run() caller's thread its own value back after.
@@ -386,6 +394,7 @@ void Worker::run_loop() {
   }
 
   if (old_slack > 0) prctl(PR_SET_TIMERSLACK, static_cast<unsigned long>(old_slack), 0, 0, 0);
+  os_tid.store(0, std::memory_order_release);
   remove_altstack(alt);
   unconfigure_preempt();
   set_current_worker(nullptr);

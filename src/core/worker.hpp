@@ -15,6 +15,9 @@
 // cannot cache across a switch (after which the actor may be on another thread).
 #pragma once
 
+#include <pthread.h>
+#include <sys/types.h>
+
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -105,6 +108,14 @@ class Worker {
   Counter spawned, exited, switches, parks, steals, idle_sleeps, idle_wakeups;
   Counter channel_locks, channel_bias_revocations;  // see BiasedLock
   Counter preemptions;
+  // Times the running actor reached a scheduling point (a yield, an expired timeslice)
+  // and kept the worker because nothing else was runnable here. With `switches` it is the
+  // heartbeat the stall detector watches.
+  Counter kept_running;
+  // The worker's OS thread, for the stall detector's backtrace and CPU-time probes. Set
+  // by run_loop() before the first actor runs; 0 before and after.
+  std::atomic<pid_t> os_tid{0};
+  std::atomic<pthread_t> os_thread{};
 #if defined(SMARM_TRACING)
   TraceRing trace;  // this worker's events, written by this thread only (core/trace.hpp)
 #endif

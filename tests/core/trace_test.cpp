@@ -433,6 +433,30 @@ TEST_F(TraceFile, WakeUpsFromOtherThreadsGetTheirOwnTrack) {
   EXPECT_EQ(external_unparks, 1u);
 }
 
+TEST_F(TraceFile, StallsGoToTheOtherThreadsTrackNamingTheWorker) {
+  const std::string file = path("stall.json");
+  ScopedEnv env("SMARM_TRACE_FILE", file);
+  testing::internal::CaptureStderr();  // the detector's report; not checked here
+  auto r = smarm::test::run_checked(smarm::Config::exact(1).stall_threshold(20), [] {
+    auto spinner = smarm::spawn([] {
+      const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(150);
+      while (std::chrono::steady_clock::now() < end) asm volatile("" ::: "memory");
+    });
+    EXPECT_TRUE(is_ok(spinner.join()));
+  });
+  (void)testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(is_ok(r));
+  Trace t = check_structure(file, 1);
+  EXPECT_EQ(t.thread_names[1], "other threads");
+  auto stalls = t.instants_named("stall");
+  ASSERT_EQ(stalls.size(), 1u);
+  EXPECT_EQ(stalls[0]->find("tid")->number, 1.0);
+  EXPECT_FALSE(arg(*stalls[0], "actor").empty());
+  const json::Value* worker = stalls[0]->find("args")->find("worker");
+  ASSERT_TRUE(worker && worker->is_number());
+  EXPECT_EQ(worker->number, 0.0);
+}
+
 TEST_F(TraceFile, OddActorNamesStayValidJson) {
   const std::string file = path("names.json");
   ScopedEnv env("SMARM_TRACE_FILE", file);
