@@ -1,4 +1,4 @@
-// main.cpp — smarm-bench, the workload runner (BENCHMARKS.md W1-W4, W8, W8b, W9; TL).
+// main.cpp — smarm-bench, the workload runner (BENCHMARKS.md W1-W4, W7, W7b, W8, W8b, W9; TL).
 //
 //   smarm-bench W1 --threads 2      one workload at T=2
 //   smarm-bench W2 W3 --runs 9      several workloads, 9 timed runs each
@@ -7,8 +7,16 @@
 //
 // The command line, its options and exit statuses are common/runner.hpp's (shared with
 // asio-bench); this file holds only the table of workloads.
+#include <cstdlib>
+#include <cstring>
+
 #include "common/runner.hpp"
 #include "workloads.hpp"
+
+smarm::Config smarm::bench::bench_config(std::size_t threads) {
+  const char* env = std::getenv("SMARM_BENCH_PREEMPTION");
+  return Config::exact(threads).preemption(!(env && std::strcmp(env, "0") == 0));
+}
 
 namespace {
 
@@ -19,6 +27,9 @@ constexpr bench::Workload kWorkloads[] = {
     {"W2", false, bench::run_w2_ping_pong, "ping-pong: 1,000,000 round trips"},
     {"W3", true, bench::run_w3_ring, "ring: 1,000 actors, 1,000,000 hops"},
     {"W4", true, bench::run_w4_primes, "primes below 2,000,000 in 200 actors"},
+    {"W7", false, bench::run_w7_preemption, "preemption latency: allocating loop vs 1 ms sleeper"},
+    {"W7b", false, bench::run_w7b_preemption_check,
+     "preemption latency: SMARM_CHECK() loop vs 1 ms sleeper"},
     {"W8", false, bench::run_w8_memory, "memory per parked actor, N=100,000"},
     {"W8b", false, bench::run_w8b_memory, "memory per parked actor, N=1,000,000"},
     {"W9", false, bench::run_w9_switch, "yield_now switch, 10,000,000 switches"},

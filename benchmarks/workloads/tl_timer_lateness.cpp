@@ -32,7 +32,7 @@ Sample run_once(std::size_t threads, std::int64_t sleeps) {
   std::vector<double> late_us;
   late_us.reserve(static_cast<std::size_t>(sleeps));
   bool early = false;
-  auto r = runtime::init(Config::exact(threads)).run([&] {
+  auto r = runtime::init(bench_config(threads)).run([&] {
     for (std::int64_t i = 0; i < sleeps; ++i) {
       const auto deadline = Clock::now() + std::chrono::milliseconds(1);
       if (!sleep_until(deadline)) return;

@@ -36,7 +36,7 @@ std::int64_t skynet(std::int64_t num, std::int64_t size) {
 Sample run_once(std::size_t threads, std::int64_t leaves) {
   Sample s;
   double elapsed = 0;
-  auto r = runtime::init(Config::exact(threads)).run([&] {
+  auto r = runtime::init(bench_config(threads)).run([&] {
     const auto t0 = Clock::now();
     const std::int64_t sum = skynet(0, leaves);
     elapsed = seconds_since(t0);

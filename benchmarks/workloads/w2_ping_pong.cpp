@@ -28,7 +28,7 @@ void echo(Receiver<std::int64_t> rx, Sender<std::int64_t> tx) {
 Sample run_once(std::size_t threads, std::int64_t rounds) {
   Sample s;
   double elapsed = 0;
-  auto r = runtime::init(Config::exact(threads)).run([&] {
+  auto r = runtime::init(bench_config(threads)).run([&] {
     auto [ping_tx, ping_rx] = channel<std::int64_t>();
     auto [pong_tx, pong_rx] = channel<std::int64_t>();
     auto b = spawn([rx = std::move(ping_rx), tx = std::move(pong_tx)]() mutable {

@@ -36,7 +36,7 @@ void member(Receiver<std::int64_t> in, Sender<std::int64_t> next, Sender<std::in
 Sample run_once(std::size_t threads, int actors, int laps) {
   Sample s;
   double elapsed = 0;
-  auto r = runtime::init(Config::exact(threads)).run([&] {
+  auto r = runtime::init(bench_config(threads)).run([&] {
     std::vector<Sender<std::int64_t>> tx;
     std::vector<Receiver<std::int64_t>> rx;
     for (int k = 0; k < actors; ++k) {

@@ -21,7 +21,7 @@ namespace {
 Sample run_smarm(std::size_t threads, std::uint32_t chunks) {
   Sample s;
   const auto t0 = Clock::now();
-  auto r = runtime::init(Config::exact(threads)).run([chunks] {
+  auto r = runtime::init(bench_config(threads)).run([chunks] {
     auto [tx, rx] = channel<std::int64_t>();
     for (std::uint32_t c = 0; c < chunks; ++c)
       spawn([c, out = tx]() mutable { out.send(primes::count_chunk(c)).value(); }).detach();

@@ -64,7 +64,7 @@ Sample run_once(std::size_t threads, std::int64_t switches) {
   double elapsed = 0;
   Yielder root;
   Yielder partner;
-  auto r = runtime::init(Config::exact(threads)).run([&] {
+  auto r = runtime::init(bench_config(threads)).run([&] {
     const auto t0 = Clock::now();
     auto h = spawn([&] { yield_loop(partner, root, each); });
     yield_loop(root, partner, each);

@@ -20,6 +20,7 @@
 
 #include <x86intrin.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -122,10 +123,18 @@ inline std::uint64_t read_clock() noexcept { return tls_use_tsc ? __rdtsc() : mo
 
 // preempt_tick is the hook's slow path: reset the countdown, and switch the running
 // actor out if it may be and its timeslice is used up.
+// Looks of the hook that found a runtime lock held (and so did not switch): evidence for
+// the tests that the hook does reach runtime critical sections, and refuses there.
+std::atomic<std::uint64_t> g_refused_under_runtime_lock{0};
+
 SMARM_NO_TSAN __attribute__((noinline)) void preempt_tick() noexcept {
   tls_countdown = tls_interval;
   ++tls_hook_calls;
-  if (!tls_enabled || tls_runtime_locks != 0) return;
+  if (!tls_enabled) return;
+  if (tls_runtime_locks != 0) {
+    g_refused_under_runtime_lock.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
   Worker* w = current_worker();
   if (!w) return;
   Actor* a = w->current.load(std::memory_order_relaxed);
@@ -209,6 +218,9 @@ std::uint64_t timeslice_ticks(const Config& config) noexcept {
 }
 
 SMARM_NO_TSAN std::uint64_t preempt_hook_calls() noexcept { return tls_hook_calls; }
+std::uint64_t preempt_refused_under_runtime_lock() noexcept {
+  return g_refused_under_runtime_lock.load(std::memory_order_relaxed);
+}
 
 SMARM_NO_TSAN void preempt_check() noexcept { hook(); }
 

@@ -25,5 +25,8 @@ std::uint64_t timeslice_ticks(const Config& config) noexcept;
 // The hook's countdown on this thread: how many allocations until the next look at the
 // clock. Exposed for tests (the allocating-loop test checks that it advanced).
 std::uint64_t preempt_hook_calls() noexcept;
+// How many looks of the hook (process-wide, every runtime) found a runtime lock held and
+// therefore did not switch. For the stress test.
+std::uint64_t preempt_refused_under_runtime_lock() noexcept;
 
 }  // namespace smarm::detail

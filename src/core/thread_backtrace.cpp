@@ -32,6 +32,12 @@ constexpr int kMaxFrames = 64;
 // The handler's own frame and the kernel's signal trampoline come first in its unwind.
 constexpr int kHandlerFrames = 2;
 
+#if defined(SMARM_TSAN)
+constexpr bool kUnderTsan = true;
+#else
+constexpr bool kUnderTsan = false;
+#endif
+
 enum Phase : int { kIdle, kRequested, kWriting, kDone };
 
 struct Probe {
@@ -65,6 +71,7 @@ bool handler_is_ours() noexcept {
 }
 
 void install() noexcept {
+  if (kUnderTsan) return;  // no backtraces there (capture_thread_backtrace says why)
   struct sigaction previous {};
   if (sigaction(kSignal, nullptr, &previous) != 0) return;
   if (!(previous.sa_flags & SA_SIGINFO) && previous.sa_handler != SIG_DFL &&
@@ -101,14 +108,12 @@ void prepare_thread_backtraces() noexcept { std::call_once(g_install_once, insta
 
 ThreadBacktrace capture_thread_backtrace(pid_t tid, std::chrono::milliseconds timeout) {
   ThreadBacktrace out;
-#if defined(SMARM_TSAN)
-  // ThreadSanitizer delivers asynchronous signals only when the thread next enters an
-  // intercepted function, which a stalled loop never does.
-  (void)tid;
-  (void)timeout;
-  out.unavailable = "not taken under ThreadSanitizer";
-  return out;
-#else
+  if (kUnderTsan) {
+    // ThreadSanitizer delivers asynchronous signals only when the thread next enters an
+    // intercepted function, which a stalled loop never does.
+    out.unavailable = "not taken under ThreadSanitizer";
+    return out;
+  }
   if (!g_installed.load() || !handler_is_ours()) {
     out.unavailable = "SIGURG is handled by the application";
     return out;
@@ -146,7 +151,6 @@ ThreadBacktrace capture_thread_backtrace(pid_t tid, std::chrono::milliseconds ti
   }
   g_probe.target.store(0, std::memory_order_release);
   return out;
-#endif
 }
 
 }  // namespace smarm::detail
