@@ -14,13 +14,15 @@
 
 #include <smarm/smarm.hpp>
 
+#include "micro_config.hpp"
+
 namespace {
 
 void BM_BoundedChannelStream(benchmark::State& state) {
   const auto capacity = static_cast<std::size_t>(state.range(0));
   const auto threads = static_cast<std::size_t>(state.range(1));
   std::string failure;
-  auto r = smarm::runtime::init(smarm::Config::exact(threads)).run([&] {
+  auto r = smarm::runtime::init(smarm::bench::micro_config(threads)).run([&] {
     auto [tx, rx] = smarm::bounded_channel<std::int64_t>(capacity);
     // The consumer checks order and ends when the producer (this root actor) closes.
     auto consumer = smarm::spawn([rx = std::move(rx)]() mutable {

@@ -12,12 +12,14 @@
 
 #include <smarm/smarm.hpp>
 
+#include "micro_config.hpp"
+
 namespace {
 
 void BM_ChannelHandOff(benchmark::State& state) {
   const auto threads = static_cast<std::size_t>(state.range(0));
   std::string failure;
-  auto r = smarm::runtime::init(smarm::Config::exact(threads)).run([&] {
+  auto r = smarm::runtime::init(smarm::bench::micro_config(threads)).run([&] {
     auto [ping_tx, ping_rx] = smarm::channel<std::int64_t>();
     auto [pong_tx, pong_rx] = smarm::channel<std::int64_t>();
     auto partner = smarm::spawn([rx = std::move(ping_rx), tx = std::move(pong_tx)]() mutable {

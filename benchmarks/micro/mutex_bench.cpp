@@ -27,6 +27,8 @@
 
 #include <smarm/smarm.hpp>
 
+#include "micro_config.hpp"
+
 namespace {
 
 using namespace std::chrono_literals;
@@ -41,7 +43,7 @@ void report_failure(benchmark::State& state, const std::string& failure) {
 
 void BM_MutexUncontended(benchmark::State& state) {
   std::string failure;
-  auto r = smarm::runtime::init(smarm::Config::exact(1)).run([&] {
+  auto r = smarm::runtime::init(smarm::bench::micro_config(1)).run([&] {
     smarm::Mutex<std::uint64_t> m(0u);
     for (auto _ : state) {
       auto g = m.lock(1s);
@@ -59,7 +61,7 @@ BENCHMARK(BM_MutexUncontended)->UseRealTime();
 
 void BM_MutexTryLock(benchmark::State& state) {
   std::string failure;
-  auto r = smarm::runtime::init(smarm::Config::exact(1)).run([&] {
+  auto r = smarm::runtime::init(smarm::bench::micro_config(1)).run([&] {
     smarm::Mutex<std::uint64_t> m(0u);
     for (auto _ : state) {
       auto g = m.try_lock();
@@ -92,7 +94,7 @@ void BM_MutexContended(benchmark::State& state) {
   const auto threads = static_cast<std::size_t>(state.range(0));
   const auto actors = static_cast<int>(state.range(1));
   std::string failure;
-  auto r = smarm::runtime::init(smarm::Config::exact(threads)).run([&] {
+  auto r = smarm::runtime::init(smarm::bench::micro_config(threads)).run([&] {
     smarm::Mutex<std::uint64_t> m(0u);
     std::uint64_t expected = 0;
     for (auto _ : state) {

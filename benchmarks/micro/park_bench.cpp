@@ -14,6 +14,8 @@
 
 #include <smarm/smarm.hpp>
 
+#include "micro_config.hpp"
+
 namespace {
 
 // Turn says whose move it is; Stop tells the partner to end.
@@ -22,7 +24,7 @@ enum class Turn : std::uint8_t { Root, Partner, Stop };
 void BM_ParkUnpark(benchmark::State& state) {
   const auto threads = static_cast<std::size_t>(state.range(0));
   std::string failure;
-  auto r = smarm::runtime::init(smarm::Config::exact(threads)).run([&] {
+  auto r = smarm::runtime::init(smarm::bench::micro_config(threads)).run([&] {
     std::atomic<Turn> turn{Turn::Root};
     std::atomic<std::uint64_t> partner_moves{0};
     const smarm::detail::WaiterId root = smarm::detail::current_waiter();

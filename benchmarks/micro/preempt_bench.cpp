@@ -17,6 +17,8 @@
 
 #include <smarm/smarm.hpp>
 
+#include "micro_config.hpp"
+
 namespace {
 
 std::atomic<void*> g_sink{nullptr};
@@ -24,7 +26,7 @@ std::atomic<void*> g_sink{nullptr};
 void BM_AllocationLoop(benchmark::State& state) {
   const bool preempt = state.range(0) != 0;
   std::string failure;
-  auto r = smarm::runtime::init(smarm::Config::exact(1).preemption(preempt)).run([&] {
+  auto r = smarm::runtime::init(smarm::bench::micro_config(1).preemption(preempt)).run([&] {
     for (auto _ : state) {
       auto v = std::make_unique<std::vector<int>>(16, 1);
       g_sink.store(v.get(), std::memory_order_relaxed);
@@ -36,7 +38,7 @@ void BM_AllocationLoop(benchmark::State& state) {
 BENCHMARK(BM_AllocationLoop)->ArgName("preempt")->Arg(0)->Arg(1);
 
 void BM_SmarmCheck(benchmark::State& state) {
-  auto r = smarm::runtime::init(smarm::Config::exact(1)).run([&] {
+  auto r = smarm::runtime::init(smarm::bench::micro_config(1)).run([&] {
     for (auto _ : state) SMARM_CHECK();
   });
   if (!r) state.SkipWithError(r.error().message().c_str());

@@ -12,12 +12,14 @@
 
 #include <smarm/smarm.hpp>
 
+#include "micro_config.hpp"
+
 namespace {
 
 void BM_SpawnJoin(benchmark::State& state) {
   const auto threads = static_cast<std::size_t>(state.range(0));
   std::string failure;
-  auto r = smarm::runtime::init(smarm::Config::exact(threads)).run([&] {
+  auto r = smarm::runtime::init(smarm::bench::micro_config(threads)).run([&] {
     std::int64_t sum = 0;
     std::int64_t expected = 0;
     for (auto _ : state) {

@@ -18,6 +18,7 @@
 #include <smarm/smarm.hpp>
 
 #include "core/timer_heap.hpp"
+#include "micro_config.hpp"
 
 namespace {
 
@@ -50,7 +51,7 @@ BENCHMARK(BM_TimerArmDisarm)->ArgName("pending")->Arg(0)->Arg(1'000)->Arg(100'00
 template <class Body>
 void in_runtime(benchmark::State& state, Body body) {
   std::string failure;
-  auto r = smarm::runtime::init(smarm::Config::exact(1)).run([&] { failure = body(state); });
+  auto r = smarm::runtime::init(smarm::bench::micro_config(1)).run([&] { failure = body(state); });
   if (!r) failure = "runtime: " + r.error().message();
   if (!failure.empty()) state.SkipWithError(failure.c_str());
 }
