@@ -14,6 +14,14 @@ option(SMARM_WERROR "Treat compiler warnings as errors (smarm's own targets only
 # OFF, SMARM_TRACE() expands to nothing and the runtime contains no tracing code at all.
 option(SMARM_TRACING "Record scheduler events in per-worker rings; SMARM_TRACE_FILE=path writes Chrome trace JSON" OFF)
 
+# SMARM_IO_BACKEND picks the file src/io/<backend>_backend.cpp compiled into the library
+# (io::backend_name() says which at run time). io_uring needs liburing (liburing-dev).
+set(SMARM_IO_BACKEND "epoll" CACHE STRING "I/O backend: epoll or io_uring")
+set_property(CACHE SMARM_IO_BACKEND PROPERTY STRINGS epoll io_uring)
+if(NOT SMARM_IO_BACKEND MATCHES "^(epoll|io_uring)$")
+  message(FATAL_ERROR "SMARM_IO_BACKEND: unknown backend '${SMARM_IO_BACKEND}' (use epoll or io_uring)")
+endif()
+
 # SMARM_SANITIZE: "" (none), "address;undefined" or "thread". Applied to
 # smarm's own targets only, never to consumers of the installed package.
 set(SMARM_SANITIZE "" CACHE STRING

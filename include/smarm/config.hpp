@@ -98,6 +98,13 @@ class Config {
     return *this;
   }
 
+  // blocking_threads bounds the threads block_on_io() (and reads of regular files on the
+  // epoll backend) may start; jobs beyond it wait in FIFO order.
+  Config& blocking_threads(std::size_t n) {
+    blocking_threads_ = n;
+    return *this;
+  }
+
   std::size_t workers() const noexcept { return workers_; }
   std::size_t stack_size() const noexcept { return stack_size_; }
   std::size_t guard_size() const noexcept { return guard_size_; }
@@ -111,6 +118,7 @@ class Config {
   std::uint64_t timeslice_us() const noexcept { return timeslice_us_; }
   bool stall_detector() const noexcept { return stall_detector_; }
   std::uint32_t stall_threshold() const noexcept { return stall_threshold_; }
+  std::size_t blocking_threads() const noexcept { return blocking_threads_; }
 
   // validate() returns InvalidConfig naming the first field out of range.
   Result<void> validate() const;
@@ -122,6 +130,8 @@ class Config {
   static constexpr std::uint64_t kDefaultTimesliceUs = 1000;    // 1 ms
   static constexpr std::uint32_t kDefaultStallThreshold = 100;  // timeslices: 100 ms
   static constexpr std::uint32_t kMaxStallThreshold = 1'000'000;
+  static constexpr std::size_t kDefaultBlockingThreads = 64;
+  static constexpr std::size_t kMaxBlockingThreads = 4096;
 
  private:
   std::size_t workers_;
@@ -136,6 +146,7 @@ class Config {
   std::uint64_t timeslice_us_ = kDefaultTimesliceUs;
   bool stall_detector_ = true;
   std::uint32_t stall_threshold_ = kDefaultStallThreshold;
+  std::size_t blocking_threads_ = kDefaultBlockingThreads;
 };
 
 }  // namespace smarm

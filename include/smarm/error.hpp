@@ -19,18 +19,23 @@ namespace smarm {
 
 // Errc lists every error smarm reports. Append only.
 enum class Errc : std::uint8_t {
-  Closed = 1,         // the other side of a channel is gone
-  Full,               // a bounded queue has no room (try_send)
-  WouldBlock,         // a try_* call found nothing to do without waiting
-  TimedOut,           // a deadline passed before the operation could complete
-  Cancelled,          // the calling actor was cancelled while (or before) it waited
-  StalePid,           // the pid names an actor that has already exited
-  Panicked,           // the actor ended with an exception; message is "<type>: <what()>"
-  InvalidConfig,      // a Config value is out of range; the message names the field
-  InvalidArgument,    // an argument is out of range or the call is not allowed here
-  NotInActor,         // a blocking call was made outside any actor
-  ResourceExhausted,  // an actor, stack or other resource could not be created
-  AlreadyJoined,      // join() called on a handle that was already joined or detached
+  Closed = 1,          // the other side of a channel is gone
+  Full,                // a bounded queue has no room (try_send)
+  WouldBlock,          // a try_* call found nothing to do without waiting
+  TimedOut,            // a deadline passed before the operation could complete
+  Cancelled,           // the calling actor was cancelled while (or before) it waited
+  StalePid,            // the pid names an actor that has already exited
+  Panicked,            // the actor ended with an exception; message is "<type>: <what()>"
+  InvalidConfig,       // a Config value is out of range; the message names the field
+  InvalidArgument,     // an argument is out of range or the call is not allowed here
+  NotInActor,          // a blocking call was made outside any actor
+  ResourceExhausted,   // an actor, stack or other resource could not be created
+  AlreadyJoined,       // join() called on a handle that was already joined or detached
+  BackendUnavailable,  // the I/O backend cannot start here (the message has the errno)
+  Eof,                 // the peer closed its side: nothing more will arrive
+  ConnectionReset,     // the peer reset the connection (or closed it while we wrote)
+  BadDescriptor,       // not an open file descriptor
+  Io,                  // any other I/O failure; the message carries the errno
 };
 
 // errc_name returns the enumerator's name ("TimedOut"), or "Unknown".

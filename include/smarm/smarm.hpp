@@ -1,15 +1,18 @@
 // smarm.hpp — the whole public API of smarm (namespace smarm). Includes nothing else.
 #pragma once
 
+#include <smarm/block_on_io.hpp>
 #include <smarm/channel.hpp>
 #include <smarm/config.hpp>
 #include <smarm/debug.hpp>
 #include <smarm/error.hpp>
+#include <smarm/io.hpp>
 #include <smarm/mutex.hpp>
 #include <smarm/pid.hpp>
 #include <smarm/preempt.hpp>
 #include <smarm/runtime.hpp>
 #include <smarm/spawn.hpp>
 #include <smarm/stats.hpp>
+#include <smarm/tcp.hpp>
 #include <smarm/timer.hpp>
 #include <smarm/trace.hpp>

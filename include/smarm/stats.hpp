@@ -26,14 +26,16 @@ struct WorkerStats {
 
 struct Stats {
   std::vector<WorkerStats> workers;
-  std::uint64_t actors_alive = 0;    // spawned and not yet ended
-  std::uint64_t actors_parked = 0;   // suspended in park() now
-  std::uint64_t stacks_in_use = 0;   // stacks held by live actors
-  std::uint64_t stacks_pooled = 0;   // sum over workers
-  std::uint64_t stack_slabs = 0;     // large mappings the stacks are carved from
-  std::uint64_t timers_pending = 0;  // deadlines being watched (sleeps and timed waits)
-  std::uint64_t timer_memory = 0;    // bytes the timer heaps hold allocated
-  std::uint64_t stalls = 0;          // stalls the stall detector reported (Config)
+  std::uint64_t actors_alive = 0;      // spawned and not yet ended
+  std::uint64_t actors_parked = 0;     // suspended in park() now
+  std::uint64_t stacks_in_use = 0;     // stacks held by live actors
+  std::uint64_t stacks_pooled = 0;     // sum over workers
+  std::uint64_t stack_slabs = 0;       // large mappings the stacks are carved from
+  std::uint64_t timers_pending = 0;    // deadlines being watched (sleeps and timed waits)
+  std::uint64_t timer_memory = 0;      // bytes the timer heaps hold allocated
+  std::uint64_t stalls = 0;            // stalls the stall detector reported (Config)
+  std::uint64_t io_waits = 0;          // I/O operations actors wait on now (all backends)
+  std::uint64_t blocking_threads = 0;  // threads block_on_io() has started
 
   // total() sums the per-worker counters.
   WorkerStats total() const noexcept {

@@ -55,6 +55,9 @@ Result<void> Config::validate() const {
   if (stall_threshold_ == 0) return bad("stall_threshold", "must be at least 1 timeslice", 0);
   if (stall_threshold_ > kMaxStallThreshold)
     return bad("stall_threshold", "must be at most 1000000 timeslices", stall_threshold_);
+  if (blocking_threads_ == 0) return bad("blocking_threads", "must be at least 1", 0);
+  if (blocking_threads_ > kMaxBlockingThreads)
+    return bad("blocking_threads", "must be at most 4096", blocking_threads_);
   return {};
 }
 

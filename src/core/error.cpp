@@ -29,6 +29,16 @@ const char* errc_name(Errc code) noexcept {
       return "ResourceExhausted";
     case Errc::AlreadyJoined:
       return "AlreadyJoined";
+    case Errc::BackendUnavailable:
+      return "BackendUnavailable";
+    case Errc::Eof:
+      return "Eof";
+    case Errc::ConnectionReset:
+      return "ConnectionReset";
+    case Errc::BadDescriptor:
+      return "BadDescriptor";
+    case Errc::Io:
+      return "Io";
   }
   return "Unknown";
 }

@@ -12,6 +12,8 @@
 #include "core/sanitizer.hpp"
 #include "core/timer_heap.hpp"
 #include "core/trace.hpp"
+#include "io/backend.hpp"
+#include "io/blocking_pool.hpp"
 
 namespace smarm::detail {
 
@@ -42,6 +44,7 @@ Scheduler::Scheduler(const Config& config)
   for (unsigned i = 0; i < config.workers(); ++i)
     workers.push_back(std::make_unique<Worker>(*this, i));
   if (workers.size() == 1) workers[0]->queue.set_private(true);
+  blocking_pool = std::make_unique<io::BlockingPool>(config.blocking_threads());
   trace_runtime_start(*this);
   std::lock_guard lock(g_registry_mu);
   g_registry.push_back(this);
@@ -55,7 +58,8 @@ Scheduler::~Scheduler() {
     g_registry.erase(std::remove(g_registry.begin(), g_registry.end(), this), g_registry.end());
   }
   if (watchdog_.joinable()) watchdog_.join();
-  workers.clear();  // returns pooled stacks before the allocator unmaps its slabs
+  blocking_pool.reset();  // joins its threads (idle: every job's actor waited for it)
+  workers.clear();        // returns pooled stacks before the allocator unmaps its slabs
 }
 
 Result<Actor*> Scheduler::create_actor(TaskBase& task, const SpawnOptions& options, Worker* w,
@@ -106,6 +110,12 @@ Result<Actor*> Scheduler::create_actor(TaskBase& task, const SpawnOptions& optio
 }
 
 Result<void> Scheduler::run(TaskBase& root) {
+  // Every worker's I/O backend first: if one cannot start, nothing has run yet.
+  for (auto& w : workers) {
+    auto b = io::Backend::create(*w);
+    if (!b) return std::move(b).error();
+    w->io = std::move(*b);
+  }
   Worker& w0 = *workers[0];
   root.add_ref();  // the root actor's reference (released when it exits)
   auto a = create_actor(root, SpawnOptions{.stack_size = 0, .name = "root"}, &w0, true);
@@ -158,19 +168,17 @@ void Scheduler::inject(Actor* a) noexcept {
 }
 
 void Scheduler::wake_one() noexcept {
-  for (auto& w : workers) {
-    std::uint32_t asleep = 1;
-    if (w->sleep_word.compare_exchange_strong(asleep, 0, std::memory_order_seq_cst)) {
-      futex_wake(&w->sleep_word);
-      return;
-    }
-  }
+  for (auto& w : workers)
+    if (w->wake_from_sleep()) return;
 }
 
 void Scheduler::wake_all() noexcept {
   for (auto& w : workers) {
-    w->sleep_word.store(0, std::memory_order_seq_cst);
-    futex_wake(&w->sleep_word);
+    const std::uint32_t was = w->sleep_word.exchange(0, std::memory_order_seq_cst);
+    if (was == Worker::kSleepIo)
+      w->io->wake();
+    else
+      futex_wake(&w->sleep_word);
   }
 }
 
@@ -255,6 +263,9 @@ Stats Scheduler::stats() const {
     st.timer_memory += w->timers.memory_bytes();
   }
   st.stalls = stall_detector_ ? stall_detector_->stalls() : stalls_after_run_;
+  for (auto& w : workers)
+    if (w->io) st.io_waits += w->io->waiting();
+  st.blocking_threads = blocking_pool->threads();
   return st;
 }
 

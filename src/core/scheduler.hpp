@@ -38,6 +38,9 @@
 #include "core/worker.hpp"
 
 namespace smarm::detail {
+namespace io {
+class BlockingPool;
+}
 
 // Registry of live runtimes (cancel(pid) from a thread that is no worker must find the
 // pid's runtime). find_scheduler_locked requires scheduler_registry_mutex().
@@ -93,6 +96,8 @@ class Scheduler {
 #if defined(SMARM_TRACING)
   TraceState trace;  // the tracer's per-runtime part (core/trace.hpp)
 #endif
+  // The threads of block_on_io() (src/io/blocking_pool.hpp), started on demand.
+  std::unique_ptr<io::BlockingPool> blocking_pool;
 
  private:
   void watchdog(std::chrono::steady_clock::time_point deadline);

@@ -18,6 +18,7 @@
 #include "core/scheduler.hpp"
 #include "core/switch.hpp"
 #include "core/trace.hpp"
+#include "io/backend.hpp"
 
 namespace smarm::detail {
 
@@ -92,6 +93,9 @@ SMARM_NO_TSAN SMARM_OPAQUE void set_current_worker(Worker* w) noexcept {
 // ---------------------------------------------------------------------------------------
 
 Worker::Worker(Scheduler& s, unsigned i) : sched(s), index(i) {
+  // Half a timeslice between polls of a busy worker's backend: "at least once per slice".
+  io_poll_interval_ns_ = static_cast<std::int64_t>(
+      s.config().timeslice_us() != 0 ? s.config().timeslice_us() * 500 : 500'000);
   seen_switches_.assign(s.config().workers(), ~std::uint64_t{0});
   pool_cap_ = s.config().stack_pool_size();
   pool_ = std::make_unique<Stack[]>(pool_cap_ ? pool_cap_ : 1);
@@ -147,6 +151,7 @@ Actor* Worker::next_runnable() noexcept {
   std::uint32_t tick = tick_.load(std::memory_order_relaxed) + 1;
   tick_.store(tick, std::memory_order_relaxed);
   if (tick % kInjectCheckInterval == 0) {
+    poll_io_if_due();
     if (Actor* a = sched.inject_queue.pop_front()) return a;
   }
   constexpr auto rx = std::memory_order_relaxed;
@@ -247,7 +252,27 @@ void Worker::yield_current(Actor* self) {
   current_worker()->finish_switch();
 }
 
+void Worker::poll_io_if_due() noexcept {
+  if (!io || !io->busy()) return;
+  const std::int64_t now = now_ns();
+  if (now - io_last_poll_ns_.load(std::memory_order_relaxed) < io_poll_interval_ns_) return;
+  io_last_poll_ns_.store(now, std::memory_order_relaxed);
+  io->poll(0);
+}
+
+bool Worker::wake_from_sleep() noexcept {
+  std::uint32_t s = sleep_word.load(std::memory_order_seq_cst);
+  if (s == 0 || !sleep_word.compare_exchange_strong(s, 0, std::memory_order_seq_cst)) return false;
+  if (s == kSleepIo)
+    io->wake();
+  else
+    futex_wake(&sleep_word);
+  return true;
+}
+
 void Worker::preempt_current(Actor* self) {
+  // A slice ended: whatever I/O this worker watches gets its turn too.
+  poll_io_if_due();
   Actor* next = next_runnable();
   if (!next) {  // nobody else is runnable here: keep running
     kept_running.add();
@@ -418,7 +443,10 @@ Actor* Worker::idle() noexcept {
   }
 
   // Announce, look once more, then sleep (see the idle protocol in scheduler.hpp).
-  sleep_word.store(1, std::memory_order_seq_cst);
+  // Sleep in the I/O backend if an actor waits on it (the kernel wakes us for its
+  // events), else in the futex.
+  const bool io_sleep = io && io->busy();
+  sleep_word.store(io_sleep ? kSleepIo : kSleepFutex, std::memory_order_seq_cst);
   sched.sleepers.fetch_add(1, std::memory_order_seq_cst);
   // The last look is patient too (stealing the actor a busy victim is about to run
   // drags a whole chain of actors, and their cache lines, to this core), but then the
@@ -437,7 +465,10 @@ Actor* Worker::idle() noexcept {
       idle_sleeps.add();
       timespec timeout{static_cast<time_t>(wait_ns / 1'000'000'000),
                        static_cast<long>(wait_ns % 1'000'000'000)};
-      futex_wait(&sleep_word, 1, wait_ns == kNoDeadline ? nullptr : &timeout);
+      if (io_sleep)
+        io->poll(wait_ns);
+      else
+        futex_wait(&sleep_word, kSleepFutex, wait_ns == kNoDeadline ? nullptr : &timeout);
       idle_wakeups.add();
     }
   }

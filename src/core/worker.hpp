@@ -35,6 +35,9 @@
 namespace smarm::detail {
 
 class Scheduler;
+namespace io {
+class Backend;
+}
 
 enum class Pending : std::uint8_t {
   None,
@@ -97,8 +100,17 @@ class Worker {
   std::atomic<Pending> pending{Pending::None};
   std::atomic<Actor*> pending_actor{nullptr};
   Context sched_ctx;
-  std::atomic<std::uint32_t> sleep_word{0};  // 1 while asleep in the futex
-  std::thread thread;                        // not used by worker 0 (the run() caller)
+  // 0 while awake; kSleepFutex while asleep in the futex; kSleepIo while asleep in the
+  // I/O backend's wait (a worker some actor waits on for I/O sleeps there, so that the
+  // kernel can wake it). Wakers use wake_from_sleep().
+  std::atomic<std::uint32_t> sleep_word{0};
+  static constexpr std::uint32_t kSleepFutex = 1;
+  static constexpr std::uint32_t kSleepIo = 2;
+  // wake_from_sleep wakes this worker if it sleeps (either way); false if it was awake.
+  bool wake_from_sleep() noexcept;
+  // The worker's I/O backend (src/io/backend.hpp); created by Scheduler::run().
+  std::unique_ptr<io::Backend> io;
+  std::thread thread;  // not used by worker 0 (the run() caller)
 
   // Slot cache of the slot table (worker-confined).
   static constexpr std::uint32_t kSlotCache = 256;
@@ -151,6 +163,11 @@ class Worker {
   std::size_t pool_cap_ = 0;
   std::atomic<std::size_t> pooled_{0};  // mirror of pool_size_ for stats()
   std::atomic<std::uint32_t> tick_{0};
+  // poll_io_if_due polls the backend without blocking if an actor waits on it and the
+  // last poll is older than io_poll_interval_ns_: a busy worker still sees its I/O.
+  void poll_io_if_due() noexcept;
+  std::int64_t io_poll_interval_ns_ = 0;
+  std::atomic<std::int64_t> io_last_poll_ns_{0};  // relaxed: worker-confined (TSan)
 };
 
 // run_task_body runs the task on the calling actor, catching whatever it throws and

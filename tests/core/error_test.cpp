@@ -51,6 +51,11 @@ TEST(ErrorTest, ErrcNamesEveryEnumerator) {
       {Errc::NotInActor, "NotInActor"},
       {Errc::ResourceExhausted, "ResourceExhausted"},
       {Errc::AlreadyJoined, "AlreadyJoined"},
+      {Errc::BackendUnavailable, "BackendUnavailable"},
+      {Errc::Eof, "Eof"},
+      {Errc::ConnectionReset, "ConnectionReset"},
+      {Errc::BadDescriptor, "BadDescriptor"},
+      {Errc::Io, "Io"},
   };
   for (const auto& [code, name] : names) EXPECT_EQ(smarm::errc_name(code), name);
   EXPECT_EQ(std::string(smarm::errc_name(static_cast<Errc>(250))), "Unknown");

@@ -37,6 +37,7 @@ inline void expect_no_leaks(const Stats& last, const char* where = "runtime") {
   EXPECT_EQ(last.actors_alive, 0u) << where << ": actors still alive after run()";
   EXPECT_EQ(last.stacks_in_use, 0u) << where << ": stacks still in use after run()";
   EXPECT_EQ(last.actors_parked, 0u) << where << ": actors still parked after run()";
+  EXPECT_EQ(last.io_waits, 0u) << where << ": I/O waits still registered after run()";
 }
 
 // run_checked runs f as the root actor of a fresh runtime with config, checks for leaks

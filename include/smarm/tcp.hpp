@@ -1,0 +1,98 @@
+// tcp.hpp — TCP sockets that own their descriptor (RAII), on top of io.hpp.
+//
+//   auto listener = smarm::io::TcpListener::bind("127.0.0.1", 0);   // port 0: any
+//   auto conn = listener->accept(deadline);                         // Result<TcpStream>
+//   auto n = conn->read(buf, deadline);
+//
+// Addresses are numeric IPv4 or IPv6 literals ("127.0.0.1", "::1"); resolve names with
+// getaddrinfo inside block_on_io(). Every call that may wait takes a deadline (default:
+// none). A moved-from or closed stream reports BadDescriptor. Destroying a stream closes
+// it; close it only once no other actor waits on it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <utility>
+
+#include <smarm/error.hpp>
+#include <smarm/io.hpp>
+#include <smarm/timer.hpp>
+
+namespace smarm::io {
+
+// OwnedFd closes its descriptor when destroyed. Move-only.
+class OwnedFd {
+ public:
+  OwnedFd() = default;
+  explicit OwnedFd(int fd) noexcept : fd_(fd) {}
+  OwnedFd(OwnedFd&& o) noexcept : fd_(o.release()) {}
+  OwnedFd& operator=(OwnedFd&& o) noexcept {
+    if (this != &o) reset(o.release());
+    return *this;
+  }
+  ~OwnedFd() { reset(); }
+  int get() const noexcept { return fd_; }
+  int release() noexcept {
+    const int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+  void reset(int fd = -1) noexcept;
+  explicit operator bool() const noexcept { return fd_ >= 0; }
+
+ private:
+  int fd_ = -1;
+};
+
+class TcpStream {
+ public:
+  TcpStream() = default;
+  explicit TcpStream(OwnedFd fd) noexcept : fd_(std::move(fd)) {}
+
+  // connect opens a connection to ip:port.
+  static Result<TcpStream> connect(std::string_view ip, std::uint16_t port,
+                                   Deadline deadline = Deadline::max());
+
+  Result<std::size_t> read(std::span<std::byte> buf, Deadline deadline = Deadline::max()) noexcept;
+  // read_exact fills buf or fails (Eof if the stream ends first; `got` receives how much
+  // arrived, which is never lost).
+  Result<void> read_exact(std::span<std::byte> buf, Deadline deadline = Deadline::max(),
+                          std::size_t* got = nullptr) noexcept;
+  Result<std::size_t> write(std::span<const std::byte> buf,
+                            Deadline deadline = Deadline::max()) noexcept;
+  Result<void> write_all(std::span<const std::byte> buf, Deadline deadline = Deadline::max(),
+                         std::size_t* written = nullptr) noexcept;
+  // shutdown_write half-closes: the peer reads Eof, and can still send to us.
+  Result<void> shutdown_write() noexcept;
+  // set_nodelay turns Nagle's algorithm off (on: true).
+  Result<void> set_nodelay(bool on = true) noexcept;
+  void close() noexcept { fd_.reset(); }
+
+  int fd() const noexcept { return fd_.get(); }
+  explicit operator bool() const noexcept { return static_cast<bool>(fd_); }
+
+ private:
+  OwnedFd fd_;
+};
+
+class TcpListener {
+ public:
+  TcpListener() = default;
+  // bind listens on ip:port (port 0: the kernel picks one; see port()). SO_REUSEADDR is
+  // set; backlog is listen(2)'s.
+  static Result<TcpListener> bind(std::string_view ip, std::uint16_t port, int backlog = 1024);
+
+  Result<TcpStream> accept(Deadline deadline = Deadline::max()) noexcept;
+  // port is the port the listener is bound to (0 if it is not open).
+  std::uint16_t port() const noexcept;
+  void close() noexcept { fd_.reset(); }
+  int fd() const noexcept { return fd_.get(); }
+  explicit operator bool() const noexcept { return static_cast<bool>(fd_); }
+
+ private:
+  OwnedFd fd_;
+};
+
+}  // namespace smarm::io

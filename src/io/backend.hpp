@@ -1,0 +1,70 @@
+// backend.hpp (private) — the one interface every I/O backend implements.
+//
+// Each worker owns one Backend (created with the runtime; a backend that cannot start
+// makes run() return BackendUnavailable). An actor doing I/O calls the backend of the
+// worker it runs on; the worker polls that backend without blocking while it is busy (at
+// least once per timeslice, while anything waits on it) and blocks in it — with the next
+// timer deadline as the timeout — when it is idle. A sleeping worker that waits in its
+// backend is woken through Backend::wake() instead of its futex (Worker::wake).
+//
+// Operations take an absolute deadline in steady_clock nanoseconds (kNoDeadline: none);
+// one at or before now means "do not wait". They return the errors of io.hpp.
+//
+// Files: epoll_backend.cpp (readiness: try the syscall, wait for readiness on EAGAIN),
+// io_uring_backend.cpp (completion: submit the operation, park until its completion).
+// CMake compiles exactly one, chosen by SMARM_IO_BACKEND.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include <smarm/error.hpp>
+
+namespace smarm::detail {
+class Worker;
+}
+
+namespace smarm::detail::io {
+
+// Interest is what a readiness wait waits for.
+enum Interest : std::uint32_t { kReadable = 1, kWritable = 2 };
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  // create makes the backend compiled into this build for worker w, or says why it
+  // cannot (BackendUnavailable, with the errno of the failed setup call).
+  static Result<std::unique_ptr<Backend>> create(Worker& w);
+  // name is "epoll" or "io_uring".
+  static const char* compiled_name() noexcept;
+
+  // --- called by the running actor, on the worker that owns this backend ------------
+  virtual Result<void> wait(int fd, Interest interest, std::int64_t deadline_ns) = 0;
+  virtual Result<std::size_t> read(int fd, std::span<std::byte> buf, std::int64_t deadline_ns) = 0;
+  virtual Result<std::size_t> write(int fd, std::span<const std::byte> buf,
+                                    std::int64_t deadline_ns) = 0;
+  virtual Result<int> accept(int listen_fd, std::int64_t deadline_ns) = 0;
+  virtual Result<void> connect(int fd, const sockaddr* addr, socklen_t len,
+                               std::int64_t deadline_ns) = 0;
+
+  // --- called by the owning worker's thread -----------------------------------------
+  // waiting() is how many operations wait on this backend now (stats().io_waits);
+  // busy() says whether any do (the worker then polls it).
+  virtual std::size_t waiting() const noexcept = 0;
+  bool busy() const noexcept { return waiting() != 0; }
+  // poll processes what is ready, waking the actors that waited for it: without
+  // blocking when timeout_ns == 0, else for at most timeout_ns (kNoDeadline: until
+  // something is ready or wake() is called).
+  virtual void poll(std::int64_t timeout_ns) noexcept = 0;
+
+  // --- called from any thread ----------------------------------------------------------
+  // wake interrupts a blocking poll (or makes the next one return at once).
+  virtual void wake() noexcept = 0;
+};
+
+}  // namespace smarm::detail::io

@@ -1,0 +1,149 @@
+// blocking_pool.cpp — see blocking_pool.hpp.
+#include "io/blocking_pool.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <system_error>
+
+#include <smarm/block_on_io.hpp>
+
+#include "core/actor.hpp"
+#include "core/scheduler.hpp"
+#include "core/worker.hpp"
+#include "io/errors.hpp"
+
+namespace smarm::detail::io {
+
+BlockingPool::~BlockingPool() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : threads_) t.join();
+}
+
+std::size_t BlockingPool::threads() const {
+  std::lock_guard lock(mu_);
+  return threads_.size();
+}
+
+Result<void> BlockingPool::run(void (*fn)(void*) noexcept, void* arg) noexcept {
+  Actor* self = current_actor();
+  if (!self) return Error(Errc::NotInActor, "block_on_io() called outside an actor");
+  if (is_cancelled(self)) return Error(Errc::Cancelled, "block_on_io(): cancelled");
+  Job job{fn, arg, current_waiter()};
+  {
+    std::unique_lock lock(mu_);
+    if (idle_ == 0 && threads_.size() < max_threads_) {
+      try {
+        threads_.emplace_back([this] { thread_main(); });
+      } catch (const std::system_error& e) {
+        if (threads_.empty())
+          return Error(Errc::ResourceExhausted,
+                       std::string("block_on_io: cannot start a pool thread: ") + e.what());
+        // Otherwise the job waits for one of the threads there are.
+      }
+    }
+    if (tail_)
+      tail_->next = &job;
+    else
+      head_ = &job;
+    tail_ = &job;
+  }
+  cv_.notify_one();
+  for (;;) {
+    park(WaitKind::Io, &job);
+    std::lock_guard lock(mu_);
+    if (job.done) break;
+  }
+  return {};
+}
+
+void BlockingPool::thread_main() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    ++idle_;
+    cv_.wait(lock, [this] { return stop_ || head_; });
+    --idle_;
+    if (!head_) return;  // stopping, nothing left
+    Job* job = head_;
+    head_ = job->next;
+    if (!head_) tail_ = nullptr;
+    lock.unlock();
+    job->fn(job->arg);
+    lock.lock();
+    job->done = true;
+    // The actor may see `done` and leave as soon as the lock is released; the waiter id
+    // stays safe to unpark (a stale one is a no-op), and the runtime joins this thread
+    // before its actors' slots go away.
+    const WaiterId waiter = job->waiter;
+    lock.unlock();
+    unpark(waiter);
+    lock.lock();
+  }
+}
+
+namespace {
+BlockingPool* current_pool() noexcept {
+  Worker* w = current_worker();
+  return w ? w->sched.blocking_pool.get() : nullptr;
+}
+}  // namespace
+
+Result<std::size_t> blocking_read(int fd, std::span<std::byte> buf) noexcept {
+  struct Ctx {
+    int fd;
+    std::span<std::byte> buf;
+    ssize_t n = -1;
+    int err = 0;
+  } ctx{fd, buf};
+  BlockingPool* pool = current_pool();
+  if (!pool) return Error(Errc::NotInActor, "read() called outside an actor");
+  auto r = pool->run(
+      [](void* p) noexcept {
+        auto& c = *static_cast<Ctx*>(p);
+        do c.n = ::read(c.fd, c.buf.data(), c.buf.size());
+        while (c.n < 0 && errno == EINTR);
+        c.err = c.n < 0 ? errno : 0;
+      },
+      &ctx);
+  if (!r) return r.error();
+  if (ctx.n < 0) return from_errno("read", ctx.err);
+  if (ctx.n == 0) return Error(Errc::Eof, "read: end of file");
+  return static_cast<std::size_t>(ctx.n);
+}
+
+Result<std::size_t> blocking_write(int fd, std::span<const std::byte> buf) noexcept {
+  struct Ctx {
+    int fd;
+    std::span<const std::byte> buf;
+    ssize_t n = -1;
+    int err = 0;
+  } ctx{fd, buf};
+  BlockingPool* pool = current_pool();
+  if (!pool) return Error(Errc::NotInActor, "write() called outside an actor");
+  auto r = pool->run(
+      [](void* p) noexcept {
+        auto& c = *static_cast<Ctx*>(p);
+        do c.n = ::write(c.fd, c.buf.data(), c.buf.size());
+        while (c.n < 0 && errno == EINTR);
+        c.err = c.n < 0 ? errno : 0;
+      },
+      &ctx);
+  if (!r) return r.error();
+  if (ctx.n < 0) return from_errno("write", ctx.err);
+  return static_cast<std::size_t>(ctx.n);
+}
+
+}  // namespace smarm::detail::io
+
+namespace smarm::detail {
+Result<void> run_blocking(void (*fn)(void*) noexcept, void* arg) noexcept {
+  Worker* w = current_worker();
+  if (!w || !current_actor())
+    return Error(Errc::NotInActor, "block_on_io() called outside an actor");
+  return w->sched.blocking_pool->run(fn, arg);
+}
+}  // namespace smarm::detail

@@ -1,0 +1,30 @@
+// errors.cpp — see errors.hpp.
+#include "io/errors.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+namespace smarm::detail::io {
+
+Error from_errno(const char* op, int err) {
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "%s: %s (errno %d)", op, std::strerror(err), err);
+  switch (err) {
+    case EBADF:
+      return Error(Errc::BadDescriptor, buf);
+    case ECONNRESET:
+    case EPIPE:
+    case ECONNABORTED:
+      return Error(Errc::ConnectionReset, buf);
+    case EMFILE:
+    case ENFILE:
+    case ENOBUFS:
+    case ENOMEM:
+      return Error(Errc::ResourceExhausted, buf);
+    default:
+      return Error(Errc::Io, buf);
+  }
+}
+
+}  // namespace smarm::detail::io

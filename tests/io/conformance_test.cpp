@@ -1,0 +1,496 @@
+// conformance_test.cpp — what every I/O backend must do alike (io.hpp, tcp.hpp).
+//
+// The backend is chosen when smarm is configured, so this one suite runs against
+// whichever this build has: test-all.sh builds it with epoll (every preset) and with
+// io_uring (the uring preset). A backend that cannot start here skips the suite with the
+// reason — unless SMARM_REQUIRE_URING=1, which CI sets, so a green CI means io_uring ran.
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include <smarm/smarm.hpp>
+
+#include "support/runtime_fixture.hpp"
+#include "support/scale.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using smarm::Errc;
+using smarm::test::has_errc;
+using smarm::test::is_ok;
+namespace io = smarm::io;
+
+std::span<const std::byte> bytes(const std::string& s) { return std::as_bytes(std::span(s)); }
+std::string text(std::span<const std::byte> b) {
+  return std::string(reinterpret_cast<const char*>(b.data()), b.size());
+}
+
+// Pipe is a pair of descriptors closed at the end of the test.
+struct Pipe {
+  int r = -1, w = -1;
+  explicit Pipe(int flags = O_NONBLOCK | O_CLOEXEC) {
+    int fds[2];
+    if (::pipe2(fds, flags) != 0) throw std::runtime_error("pipe2");
+    r = fds[0];
+    w = fds[1];
+  }
+  ~Pipe() {
+    if (r >= 0) ::close(r);
+    if (w >= 0) ::close(w);
+  }
+};
+
+class IoTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // One probe run: a backend that cannot start here makes run() say why.
+    auto r = smarm::runtime::init(smarm::Config::exact(1)).run([] {});
+    if (!r && r.error().code() == Errc::BackendUnavailable) {
+      const char* require = std::getenv("SMARM_REQUIRE_URING");
+      if (require && std::string(require) == "1")
+        FAIL() << "SMARM_REQUIRE_URING=1 but the backend is unavailable: " << r.error().message();
+      GTEST_SKIP() << io::backend_name() << " is unavailable here: " << r.error().message();
+    }
+    ASSERT_TRUE(is_ok(r));
+  }
+};
+
+TEST_F(IoTest, BackendNameIsOneOfTheTwo) {
+  const std::string name = io::backend_name();
+  EXPECT_TRUE(name == "epoll" || name == "io_uring") << name;
+}
+
+TEST_F(IoTest, OutsideAnActorEveryCallIsNotInActor) {
+  std::byte b[4];
+  EXPECT_TRUE(has_errc(io::read(0, b), Errc::NotInActor));
+  EXPECT_TRUE(has_errc(io::write(1, b), Errc::NotInActor));
+  EXPECT_TRUE(has_errc(io::wait_readable(0), Errc::NotInActor));
+  EXPECT_TRUE(has_errc(io::accept(0), Errc::NotInActor));
+  EXPECT_TRUE(has_errc(io::block_on_io([] { return 1; }), Errc::NotInActor));
+}
+
+TEST_F(IoTest, ReadParksUntilDataArrivesAndReturnsWhatCame) {
+  Pipe p;
+  auto r = smarm::test::run_on(1, [&] {
+    auto reader = smarm::spawn([&] {
+      std::byte buf[64];
+      auto n = io::read(p.r, buf);
+      return n ? text(std::span(buf, *n)) : std::string("error: ") + n.error().message();
+    });
+    // The reader runs first (child-first) and parks: the worker is free for us.
+    EXPECT_EQ(smarm::stats().actors_parked, 1u);
+    EXPECT_EQ(smarm::stats().io_waits, 1u);
+    EXPECT_EQ(::write(p.w, "hello", 5), 5);
+    EXPECT_EQ(reader.join().value(), "hello");
+  });
+  EXPECT_TRUE(is_ok(r));
+}
+
+TEST_F(IoTest, ABlockingModePipeNeverBlocksTheWorker) {
+  Pipe p(O_CLOEXEC);  // blocking mode: a plain read(2) would block the only worker
+  auto r = smarm::test::run_on(1, [&] {
+    auto reader = smarm::spawn([&] {
+      std::byte buf[8];
+      auto n = io::read(p.r, buf, smarm::Clock::now() + 30s);
+      return n ? *n : std::size_t{0};
+    });
+    auto writer = smarm::spawn([&] {
+      EXPECT_TRUE(is_ok(smarm::sleep_for(5ms)));  // needs the worker the reader must not hold
+      EXPECT_TRUE(is_ok(io::write(p.w, bytes("abc"))));
+    });
+    EXPECT_TRUE(is_ok(writer.join()));
+    EXPECT_EQ(reader.join().value(), 3u);
+  });
+  EXPECT_TRUE(is_ok(r));
+}
+
+TEST_F(IoTest, DeadlinesTimeOutAndAPassedDeadlineDoesNotWait) {
+  Pipe p;
+  auto r = smarm::test::run_on(2, [&] {
+    std::byte buf[8];
+    EXPECT_TRUE(has_errc(io::read(p.r, buf, smarm::Clock::now() + 10ms), Errc::TimedOut));
+    EXPECT_TRUE(has_errc(io::wait_readable(p.r, smarm::Clock::now() + 5ms), Errc::TimedOut));
+    EXPECT_TRUE(has_errc(io::read(p.r, buf, smarm::Clock::now()), Errc::TimedOut));
+    EXPECT_TRUE(has_errc(io::wait_readable(p.r, smarm::Clock::now() - 1s), Errc::TimedOut));
+    // Ready already: a passed deadline still does what it can without waiting.
+    EXPECT_EQ(::write(p.w, "x", 1), 1);
+    EXPECT_TRUE(is_ok(io::wait_readable(p.r, smarm::Clock::now() - 1s)));
+    auto n = io::read(p.r, buf, smarm::Clock::now() - 1s);
+    ASSERT_TRUE(is_ok(n));
+    EXPECT_EQ(*n, 1u);
+    EXPECT_TRUE(is_ok(io::wait_writable(p.w, smarm::Clock::now())));
+    EXPECT_EQ(smarm::stats().io_waits, 0u);
+    EXPECT_EQ(smarm::stats().timers_pending, 0u);
+  });
+  EXPECT_TRUE(is_ok(r));
+}
+
+TEST_F(IoTest, BadDescriptorsAreReported) {
+  auto r = smarm::test::run_on(1, [&] {
+    std::byte buf[8];
+    EXPECT_TRUE(has_errc(io::read(-1, buf), Errc::BadDescriptor));
+    EXPECT_TRUE(has_errc(io::write(-1, bytes("x")), Errc::BadDescriptor));
+    EXPECT_TRUE(has_errc(io::wait_readable(-1), Errc::BadDescriptor));
+    int fds[2];
+    ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+    ::close(fds[0]);
+    ::close(fds[1]);
+    EXPECT_TRUE(has_errc(io::read(fds[0], buf, smarm::Clock::now() + 1s), Errc::BadDescriptor));
+    EXPECT_TRUE(has_errc(io::wait_readable(fds[0], smarm::Clock::now() + 1s), Errc::BadDescriptor));
+    EXPECT_TRUE(has_errc(io::accept(fds[0], smarm::Clock::now() + 1s), Errc::BadDescriptor));
+    io::TcpStream none;
+    EXPECT_TRUE(has_errc(none.read(buf), Errc::BadDescriptor));
+    EXPECT_TRUE(has_errc(io::TcpListener::bind("not an address", 0), Errc::InvalidArgument));
+  });
+  EXPECT_TRUE(is_ok(r));
+}
+
+TEST_F(IoTest, CancellingAParkedReadLeavesNothingRegistered) {
+  Pipe p;
+  auto r = smarm::test::run_on(2, [&] {
+    auto reader = smarm::spawn([&] {
+      std::byte buf[8];
+      return io::read(p.r, buf);
+    });
+    while (smarm::stats().io_waits == 0) (void)smarm::yield_now();
+    EXPECT_TRUE(is_ok(reader.cancel()));
+    auto got = reader.join();
+    ASSERT_TRUE(is_ok(got));
+    EXPECT_TRUE(has_errc(*got, Errc::Cancelled));
+    EXPECT_EQ(smarm::stats().io_waits, 0u);
+    // The descriptor still works for the next reader.
+    EXPECT_EQ(::write(p.w, "z", 1), 1);
+    std::byte buf[8];
+    auto n = io::read(p.r, buf, smarm::Clock::now() + 5s);
+    ASSERT_TRUE(is_ok(n));
+    EXPECT_EQ(*n, 1u);
+  });
+  EXPECT_TRUE(is_ok(r));
+}
+
+TEST_F(IoTest, TwoActorsWaitOnOneDescriptorForDifferentThings) {
+  // A socket pair: one actor waits to read, another waits to write a full buffer; both
+  // registrations share the descriptor.
+  int sv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+  auto r = smarm::test::run_on(2, [&] {
+    auto reader = smarm::spawn([&] {
+      std::byte buf[4];
+      return io::read(sv[0], buf, smarm::Clock::now() + 30s).value_or(0);
+    });
+    // Fill sv[0]'s send buffer so that a writer must wait.
+    std::vector<std::byte> big(1 << 16);
+    while (::send(sv[0], big.data(), big.size(), MSG_DONTWAIT) > 0) {
+    }
+    auto writer = smarm::spawn(
+        [&] { return io::write(sv[0], bytes("w"), smarm::Clock::now() + 30s).value_or(0); });
+    EXPECT_EQ(::send(sv[1], "r", 1, 0), 1);  // wakes the reader only
+    EXPECT_EQ(reader.join().value(), 1u);
+    // Drain what sv[1] received so the writer can go on.
+    std::vector<std::byte> sink(1 << 16);
+    std::size_t drained = 0;
+    auto drain = smarm::spawn([&] {
+      while (io::read(sv[1], sink, smarm::Clock::now() + 100ms)) ++drained;
+    });
+    EXPECT_EQ(writer.join().value(), 1u);
+    EXPECT_TRUE(is_ok(drain.join()));
+    EXPECT_GT(drained, 0u);
+  });
+  EXPECT_TRUE(is_ok(r));
+  ::close(sv[0]);
+  ::close(sv[1]);
+}
+
+// echo_server accepts `connections` connections and echoes each until its peer closes.
+void echo_server(io::TcpListener& l, int connections) {
+  std::vector<smarm::JoinHandle<void>> hs;
+  for (int i = 0; i < connections; ++i) {
+    auto c = l.accept(smarm::Clock::now() + 60s);
+    ASSERT_TRUE(is_ok(c));
+    hs.push_back(smarm::spawn([c = std::move(*c)]() mutable {
+      std::byte buf[4096];
+      for (;;) {
+        auto n = c.read(buf, smarm::Clock::now() + 60s);
+        if (!n) {
+          EXPECT_TRUE(has_errc(n, Errc::Eof)) << n.error().message();
+          return;
+        }
+        ASSERT_TRUE(is_ok(c.write_all(std::span(buf, *n), smarm::Clock::now() + 60s)));
+      }
+    }));
+  }
+  for (auto& h : hs) EXPECT_TRUE(is_ok(h.join()));
+}
+
+TEST_F(IoTest, TcpEchoAcrossManyConnections) {
+  const int clients = smarm::test::scaled(64, 32, 8);
+  const int messages = smarm::test::scaled(200, 50, 10);
+  auto r = smarm::test::run_on(2, [&] {
+    auto l = io::TcpListener::bind("127.0.0.1", 0);
+    ASSERT_TRUE(is_ok(l));
+    ASSERT_NE(l->port(), 0);
+    auto server = smarm::spawn([&] { echo_server(*l, clients); });
+    std::vector<smarm::JoinHandle<int>> hs;
+    for (int c = 0; c < clients; ++c)
+      hs.push_back(smarm::spawn([&, c] {
+        auto s = io::TcpStream::connect("127.0.0.1", l->port(), smarm::Clock::now() + 30s);
+        if (!s) return -1;
+        (void)s->set_nodelay();
+        int ok = 0;
+        for (int m = 0; m < messages; ++m) {
+          const std::string msg = "client " + std::to_string(c) + " message " + std::to_string(m);
+          if (!s->write_all(bytes(msg), smarm::Clock::now() + 30s)) return -2;
+          std::vector<std::byte> back(msg.size());
+          if (!s->read_exact(back, smarm::Clock::now() + 30s)) return -3;
+          if (text(back) == msg) ++ok;
+        }
+        return ok;
+      }));
+    for (auto& h : hs) EXPECT_EQ(h.join().value(), messages);
+    EXPECT_TRUE(is_ok(server.join()));
+  });
+  EXPECT_TRUE(is_ok(r));
+}
+
+TEST_F(IoTest, AThousandConcurrentConnections) {
+  const int connections = smarm::test::scaled(1000, 1000, 200);
+  // Each connection costs two descriptors here (both ends live in this process).
+  rlimit lim{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &lim), 0);
+  const rlim_t need = static_cast<rlim_t>(2 * connections + 64);
+  if (lim.rlim_cur < need) {
+    if (lim.rlim_max < need)
+      GTEST_SKIP() << "the hard open-file limit (" << lim.rlim_max << ") is below " << need;
+    rlimit raised = lim;
+    raised.rlim_cur = need;
+    ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &raised), 0);
+  }
+  auto r = smarm::test::run_on(2, [&] {
+    auto l = io::TcpListener::bind("127.0.0.1", 0, 4096);
+    ASSERT_TRUE(is_ok(l));
+    auto server = smarm::spawn([&] { echo_server(*l, connections); });
+    // Every client connects, then all wait at a barrier (a channel) so that all
+    // connections are open at once before any echo starts.
+    auto [go_tx, go_rx] = smarm::channel<int>();
+    std::atomic<int> connected{0};
+    std::vector<smarm::JoinHandle<bool>> hs;
+    std::vector<smarm::Receiver<int>> gates;
+    std::vector<smarm::Sender<int>> openers;
+    for (int c = 0; c < connections; ++c) {
+      auto [tx, rx] = smarm::channel<int>();
+      openers.push_back(std::move(tx));
+      hs.push_back(smarm::spawn([&, c, rx = std::move(rx)]() mutable {
+        auto s = io::TcpStream::connect("127.0.0.1", l->port(), smarm::Clock::now() + 60s);
+        if (!s) return false;
+        connected.fetch_add(1);
+        if (!rx.recv()) return false;
+        const std::string msg = "#" + std::to_string(c);
+        if (!s->write_all(bytes(msg), smarm::Clock::now() + 60s)) return false;
+        std::vector<std::byte> back(msg.size());
+        return s->read_exact(back, smarm::Clock::now() + 60s) && text(back) == msg;
+      }));
+    }
+    while (connected.load() < connections) EXPECT_TRUE(is_ok(smarm::sleep_for(1ms)));
+    for (auto& o : openers) EXPECT_TRUE(is_ok(o.send(1)));
+    int ok = 0;
+    for (auto& h : hs) ok += h.join().value() ? 1 : 0;
+    EXPECT_EQ(ok, connections);
+    EXPECT_TRUE(is_ok(server.join()));
+    (void)go_tx;
+    (void)go_rx;
+  });
+  EXPECT_TRUE(is_ok(r));
+}
+
+TEST_F(IoTest, HalfCloseDeliversEofAndTheOtherDirectionStillWorks) {
+  auto r = smarm::test::run_on(2, [&] {
+    auto l = io::TcpListener::bind("127.0.0.1", 0);
+    ASSERT_TRUE(is_ok(l));
+    auto server = smarm::spawn([&] {
+      auto c = l->accept(smarm::Clock::now() + 30s);
+      if (!c) return std::string("accept failed");
+      std::string got;
+      std::byte buf[64];
+      for (;;) {
+        auto n = c->read(buf, smarm::Clock::now() + 30s);
+        if (!n) {
+          if (n.error().code() != Errc::Eof) return std::string("read: ") + n.error().message();
+          break;
+        }
+        got += text(std::span(buf, *n));
+      }
+      // The client can still read what we send after its half-close.
+      if (!c->write_all(bytes("reply to " + got), smarm::Clock::now() + 30s))
+        return std::string("write failed");
+      return got;
+    });
+    auto s = io::TcpStream::connect("127.0.0.1", l->port(), smarm::Clock::now() + 30s);
+    ASSERT_TRUE(is_ok(s));
+    ASSERT_TRUE(is_ok(s->write_all(bytes("ping"))));
+    ASSERT_TRUE(is_ok(s->shutdown_write()));
+    std::string reply;
+    std::byte buf[64];
+    for (;;) {
+      auto n = s->read(buf, smarm::Clock::now() + 30s);
+      if (!n) {
+        EXPECT_TRUE(has_errc(n, Errc::Eof));
+        break;
+      }
+      reply += text(std::span(buf, *n));
+    }
+    EXPECT_EQ(server.join().value(), "ping");
+    EXPECT_EQ(reply, "reply to ping");
+  });
+  EXPECT_TRUE(is_ok(r));
+}
+
+TEST_F(IoTest, PeerResetIsConnectionReset) {
+  auto r = smarm::test::run_on(2, [&] {
+    auto l = io::TcpListener::bind("127.0.0.1", 0);
+    ASSERT_TRUE(is_ok(l));
+    auto server = smarm::spawn([&] {
+      auto c = l->accept(smarm::Clock::now() + 30s);
+      if (!c) return Errc::Io;
+      std::byte buf[64];
+      auto n = c->read(buf, smarm::Clock::now() + 30s);
+      return n ? Errc::Io : n.error().code();
+    });
+    auto s = io::TcpStream::connect("127.0.0.1", l->port(), smarm::Clock::now() + 30s);
+    ASSERT_TRUE(is_ok(s));
+    // SO_LINGER with a zero timeout: close() sends a reset instead of a FIN.
+    linger lg{1, 0};
+    ASSERT_EQ(::setsockopt(s->fd(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
+    s->close();
+    EXPECT_EQ(server.join().value(), Errc::ConnectionReset);
+  });
+  EXPECT_TRUE(is_ok(r));
+}
+
+TEST_F(IoTest, ConnectToAClosedPortFailsAndAcceptTimesOut) {
+  auto r = smarm::test::run_on(1, [&] {
+    auto l = io::TcpListener::bind("127.0.0.1", 0);
+    ASSERT_TRUE(is_ok(l));
+    const auto port = l->port();
+    EXPECT_TRUE(has_errc(l->accept(smarm::Clock::now() + 10ms), Errc::TimedOut));
+    l->close();
+    auto s = io::TcpStream::connect("127.0.0.1", port, smarm::Clock::now() + 10s);
+    ASSERT_FALSE(s.has_value());
+    EXPECT_EQ(s.error().code(), Errc::Io);
+    EXPECT_NE(s.error().message().find("refused"), std::string::npos) << s.error().message();
+  });
+  EXPECT_TRUE(is_ok(r));
+}
+
+TEST_F(IoTest, ABusyWorkerStillSeesItsIo) {
+  // One worker. The reader parks on a socket; a CPU-bound actor then holds the worker
+  // (it yields only through SMARM_CHECK(), which switches only if something is runnable)
+  // until the reader has its data. Only the busy worker's periodic poll can deliver it.
+  int sv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+  std::atomic<bool> got{false};
+  bool spinner_saw_it = false;
+  auto r = smarm::test::run_on(1, [&] {
+    auto reader = smarm::spawn([&] {
+      std::byte buf[4];
+      if (io::read(sv[0], buf, smarm::Clock::now() + 30s)) got.store(true);
+    });
+    auto spinner = smarm::spawn([&] {
+      const auto give_up = std::chrono::steady_clock::now() + 20s;
+      while (!got.load() && std::chrono::steady_clock::now() < give_up) SMARM_CHECK();
+      spinner_saw_it = got.load();
+    });
+    std::thread writer([&] {
+      std::this_thread::sleep_for(5ms);
+      (void)::send(sv[1], "x", 1, 0);
+    });
+    EXPECT_TRUE(is_ok(spinner.join()));
+    EXPECT_TRUE(is_ok(reader.join()));
+    writer.join();
+  });
+  EXPECT_TRUE(is_ok(r));
+  EXPECT_TRUE(spinner_saw_it);
+  ::close(sv[0]);
+  ::close(sv[1]);
+}
+
+TEST_F(IoTest, RegularFilesGoThroughTheBlockingPool) {
+  const auto path =
+      std::filesystem::temp_directory_path() / ("smarm-io-" + std::to_string(::getpid()) + ".txt");
+  auto r = smarm::test::run_on(1, [&] {
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    ASSERT_GE(fd, 0);
+    EXPECT_TRUE(is_ok(io::write_all(fd, bytes("file contents"))));
+    ASSERT_EQ(::lseek(fd, 0, SEEK_SET), 0);
+    EXPECT_TRUE(is_ok(io::wait_readable(fd, smarm::Clock::now() + 1s)));  // always ready
+    std::byte buf[64];
+    auto n = io::read(fd, buf);
+    ASSERT_TRUE(is_ok(n));
+    EXPECT_EQ(text(std::span(buf, *n)), "file contents");
+    EXPECT_TRUE(has_errc(io::read(fd, buf), Errc::Eof));
+    EXPECT_GE(smarm::stats().blocking_threads, 1u);
+    ::close(fd);
+  });
+  EXPECT_TRUE(is_ok(r));
+  std::filesystem::remove(path);
+}
+
+TEST_F(IoTest, BlockOnIoReturnsValuesAndRethrows) {
+  auto r = smarm::test::run_on(2, [&] {
+    const auto caller = std::this_thread::get_id();
+    auto v = io::block_on_io([&] { return std::this_thread::get_id() != caller ? 42 : -1; });
+    ASSERT_TRUE(is_ok(v));
+    EXPECT_EQ(*v, 42);
+    EXPECT_TRUE(is_ok(io::block_on_io([] {})));
+    EXPECT_THROW((void)io::block_on_io([]() -> int { throw std::runtime_error("boom"); }),
+                 std::runtime_error);
+  });
+  EXPECT_TRUE(is_ok(r));
+}
+
+TEST_F(IoTest, BlockOnIoIsBoundedByBlockingThreads) {
+  std::atomic<int> running{0}, peak{0};
+  auto r = smarm::test::run_checked(smarm::Config::exact(2).blocking_threads(2), [&] {
+    std::vector<smarm::JoinHandle<void>> hs;
+    for (int i = 0; i < 8; ++i)
+      hs.push_back(smarm::spawn([&] {
+        auto v = io::block_on_io([&] {
+          const int now = running.fetch_add(1) + 1;
+          int p = peak.load();
+          while (now > p && !peak.compare_exchange_weak(p, now)) {
+          }
+          std::this_thread::sleep_for(5ms);
+          running.fetch_sub(1);
+        });
+        EXPECT_TRUE(is_ok(v));
+      }));
+    for (auto& h : hs) EXPECT_TRUE(is_ok(h.join()));
+    EXPECT_EQ(smarm::stats().blocking_threads, 2u);
+  });
+  EXPECT_TRUE(is_ok(r));
+  EXPECT_LE(peak.load(), 2);
+  EXPECT_GE(peak.load(), 1);
+}
+
+TEST_F(IoTest, BlockingThreadsZeroIsInvalidConfig) {
+  auto r = smarm::runtime::init(smarm::Config::exact(1).blocking_threads(0)).run([] {});
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code(), Errc::InvalidConfig);
+}
+
+}  // namespace
