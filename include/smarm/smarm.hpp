@@ -10,6 +10,7 @@
 #include <smarm/mutex.hpp>
 #include <smarm/pid.hpp>
 #include <smarm/preempt.hpp>
+#include <smarm/process_signals.hpp>
 #include <smarm/runtime.hpp>
 #include <smarm/spawn.hpp>
 #include <smarm/stats.hpp>

@@ -5,6 +5,7 @@
 // io_uring (the uring preset). A backend that cannot start here skips the suite with the
 // reason — unless SMARM_REQUIRE_URING=1, which CI sets, so a green CI means io_uring ran.
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -485,6 +486,36 @@ TEST_F(IoTest, BlockOnIoIsBoundedByBlockingThreads) {
   EXPECT_TRUE(is_ok(r));
   EXPECT_LE(peak.load(), 2);
   EXPECT_GE(peak.load(), 1);
+}
+
+TEST_F(IoTest, ProcessSignalsArriveAsMessagesAndDispositionsComeBack) {
+  struct sigaction before {};
+  ASSERT_EQ(::sigaction(SIGUSR1, nullptr, &before), 0);
+  auto r = smarm::test::run_on(2, [&] {
+    EXPECT_TRUE(has_errc(io::signals({}), Errc::InvalidArgument));
+    EXPECT_TRUE(has_errc(io::signals({SIGKILL}), Errc::InvalidArgument));
+    auto sigs = io::signals({SIGUSR1, SIGUSR2});
+    ASSERT_TRUE(is_ok(sigs));
+    EXPECT_TRUE(has_errc(io::signals({SIGUSR2}), Errc::InvalidArgument));  // already watched
+    EXPECT_TRUE(has_errc(sigs->recv(smarm::Clock::now() + 5ms), Errc::TimedOut));
+    std::thread raiser([] {
+      ::kill(::getpid(), SIGUSR2);
+      ::kill(::getpid(), SIGUSR1);
+    });
+    auto first = sigs->recv(smarm::Clock::now() + 30s);
+    auto second = sigs->recv(smarm::Clock::now() + 30s);
+    raiser.join();
+    ASSERT_TRUE(is_ok(first));
+    ASSERT_TRUE(is_ok(second));
+    EXPECT_EQ(std::set<int>({*first, *second}), std::set<int>({SIGUSR1, SIGUSR2}));
+    io::ProcessSignals moved = std::move(*sigs);
+    EXPECT_TRUE(has_errc(sigs->recv(), Errc::BadDescriptor));
+    EXPECT_EQ(moved.watched().size(), 2u);
+  });
+  EXPECT_TRUE(is_ok(r));
+  struct sigaction after {};
+  ASSERT_EQ(::sigaction(SIGUSR1, nullptr, &after), 0);
+  EXPECT_EQ(after.sa_handler, before.sa_handler);
 }
 
 TEST_F(IoTest, BlockingThreadsZeroIsInvalidConfig) {
