@@ -9,6 +9,7 @@
 #include <smarm/pid.hpp>
 #include <smarm/preempt.hpp>
 #include <smarm/runtime.hpp>
+#include <smarm/signal.hpp>
 #include <smarm/spawn.hpp>
 #include <smarm/stats.hpp>
 #include <smarm/timer.hpp>

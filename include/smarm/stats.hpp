@@ -33,6 +33,9 @@ struct Stats {
   std::uint64_t stack_slabs = 0;     // large mappings the stacks are carved from
   std::uint64_t timers_pending = 0;  // deadlines being watched (sleeps and timed waits)
   std::uint64_t timer_memory = 0;    // bytes the timer heaps hold allocated
+  // Supervision side records alive: actors that watch, are watched, have a deadline or
+  // asked for signals() (each frees its record when it ends).
+  std::uint64_t supervision_records = 0;
 
   // total() sums the per-worker counters.
   WorkerStats total() const noexcept {

@@ -250,6 +250,7 @@ Stats Scheduler::stats() const {
     st.timers_pending += w->timers.size();
     st.timer_memory += w->timers.memory_bytes();
   }
+  st.supervision_records = supervision.records();
   return st;
 }
 

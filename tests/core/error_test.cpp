@@ -51,6 +51,7 @@ TEST(ErrorTest, ErrcNamesEveryEnumerator) {
       {Errc::NotInActor, "NotInActor"},
       {Errc::ResourceExhausted, "ResourceExhausted"},
       {Errc::AlreadyJoined, "AlreadyJoined"},
+      {Errc::RestartIntensity, "RestartIntensity"},
   };
   for (const auto& [code, name] : names) EXPECT_EQ(smarm::errc_name(code), name);
   EXPECT_EQ(std::string(smarm::errc_name(static_cast<Errc>(250))), "Unknown");
@@ -60,6 +61,7 @@ TEST(ErrorTest, ErrcEnumeratorsKeepTheirDocumentedOrder) {
   // "Append only": the first twelve values are fixed.
   EXPECT_EQ(static_cast<int>(Errc::Closed), 1);
   EXPECT_EQ(static_cast<int>(Errc::AlreadyJoined), 12);
+  EXPECT_EQ(static_cast<int>(Errc::RestartIntensity), 13);
 }
 
 TEST(ErrorTest, ErrcConvertsToErrorCodeInSmarmCategory) {
