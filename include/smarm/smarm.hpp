@@ -5,6 +5,7 @@
 #include <smarm/config.hpp>
 #include <smarm/debug.hpp>
 #include <smarm/error.hpp>
+#include <smarm/join_all.hpp>
 #include <smarm/mutex.hpp>
 #include <smarm/pid.hpp>
 #include <smarm/preempt.hpp>
@@ -12,5 +13,6 @@
 #include <smarm/signal.hpp>
 #include <smarm/spawn.hpp>
 #include <smarm/stats.hpp>
+#include <smarm/supervisor.hpp>
 #include <smarm/timer.hpp>
 #include <smarm/trace.hpp>
