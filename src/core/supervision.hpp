@@ -16,9 +16,9 @@
 //
 // The rest of a record (its signal channel and the list of actors it watches) is touched
 // only by its own actor — or by its spawner before the actor first runs — and needs no lock.
-// Nothing allocates under a stripe lock (watcher entries are made before it is taken),
-// and signals are sent after it is released: sending allocates (a Panic's strings, the
-// channel's ring), and the allocator hook must not preempt a lock holder.
+// Watcher entries (and a target's record) are allocated before a stripe lock is taken;
+// only the timer heap may grow under one, when a deadline is armed. Signals are sent
+// after the lock is released: sending allocates (a Panic's strings, the channel's ring).
 #pragma once
 
 #include <atomic>
