@@ -130,13 +130,13 @@ TEST(SupervisorTest, RestForOneRestartsTheChildAndTheOnesStartedAfterIt) {
     auto gate = std::make_shared<smarm::Receiver<int>>(std::move(gate_rx));
     ChildSpec b = child("b", tx, always(Action::Wait));
     auto runs = std::make_shared<int>(0);
-    b.start = [tx, gate, runs]() mutable {
-      (void)tx.send("start b " + std::to_string(++*runs));
+    b.start = [events = tx, gate, runs]() mutable {
+      (void)events.send("start b " + std::to_string(++*runs));
       if (*runs == 1) {
         (void)gate->recv();
         throw std::runtime_error("b failed");
       }
-      if (!smarm::sleep_for(24h)) (void)tx.send("stop b");
+      if (!smarm::sleep_for(24h)) (void)events.send("stop b");
     };
     SupervisorSpec spec{
         .strategy = Strategy::RestForOne,

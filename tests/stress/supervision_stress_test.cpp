@@ -45,7 +45,7 @@ auto target(int i) {
 }
 
 TEST(SupervisionStressTest, MonitorRacingTheTargetsEndHasExactlyOneOutcome) {
-  const int targets = smarm::test::scaled(20'000, 3'000, 1'000);
+  int targets = smarm::test::scaled(20'000, 3'000, 1'000);
   constexpr int kWatchers = 3;
   for (std::size_t workers : {2u, 4u}) {
     auto r = smarm::test::run_on(workers, [targets] {
@@ -129,7 +129,7 @@ TEST(SupervisionStressTest, MonitorRacingTheTargetsEndHasExactlyOneOutcome) {
 }
 
 TEST(SupervisionStressTest, DeadlinesRacingNormalEndsGiveOneSignalEach) {
-  const int children = smarm::test::scaled(20'000, 3'000, 1'000);
+  int children = smarm::test::scaled(20'000, 3'000, 1'000);
   for (std::size_t workers : {1u, 2u, 4u}) {
     auto r = smarm::test::run_on(workers, [children] {
       std::uint64_t exits = 0, timeouts = 0, other = 0;
@@ -167,7 +167,7 @@ TEST(SupervisionStressTest, DeadlinesRacingNormalEndsGiveOneSignalEach) {
 }
 
 TEST(SupervisionStressTest, WatchersEndingWithTheirTargetsLeaveNothingBehind) {
-  const int rounds = smarm::test::scaled(2'000, 300, 100);
+  int rounds = smarm::test::scaled(2'000, 300, 100);
   for (std::size_t workers : {2u, 4u}) {
     auto r = smarm::test::run_on(workers, [rounds] {
       for (int i = 0; i < rounds; ++i) {
