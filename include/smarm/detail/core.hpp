@@ -88,10 +88,12 @@ class TaskBase {
   // The actor parked in join(), if any (WaiterId packed; see join_wait()).
   std::atomic<Actor*> joiner_{nullptr};
   std::atomic<std::uint32_t> joiner_generation_{0};
-  std::string panic_message_;
   // Length of the "<type>" part of panic_message_ ("<type>: <what()>"), so that
-  // Signal::Panic can carry type and what() apart without parsing the message.
+  // Signal::Panic can carry type and what() apart without parsing the message. Placed in
+  // the padding after joiner_generation_: the tail padding after pid_ is where derived
+  // JoinStates put their first member, and using it would grow every task by 8 bytes.
   std::uint32_t panic_type_len_ = 0;
+  std::string panic_message_;
   Pid pid_;
 };
 
