@@ -31,6 +31,7 @@ enum class Errc : std::uint8_t {
   NotInActor,          // a blocking call was made outside any actor
   ResourceExhausted,   // an actor, stack or other resource could not be created
   AlreadyJoined,       // join() called on a handle that was already joined or detached
+  RestartIntensity,    // a supervisor's children failed more often than its intensity allows
   BackendUnavailable,  // the I/O backend cannot start here (the message has the errno)
   Eof,                 // the peer closed its side: nothing more will arrive
   ConnectionReset,     // the peer reset the connection (or closed it while we wrote)

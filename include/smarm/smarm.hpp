@@ -7,13 +7,16 @@
 #include <smarm/debug.hpp>
 #include <smarm/error.hpp>
 #include <smarm/io.hpp>
+#include <smarm/join_all.hpp>
 #include <smarm/mutex.hpp>
 #include <smarm/pid.hpp>
 #include <smarm/preempt.hpp>
 #include <smarm/process_signals.hpp>
 #include <smarm/runtime.hpp>
+#include <smarm/signal.hpp>
 #include <smarm/spawn.hpp>
 #include <smarm/stats.hpp>
+#include <smarm/supervisor.hpp>
 #include <smarm/tcp.hpp>
 #include <smarm/timer.hpp>
 #include <smarm/trace.hpp>

@@ -19,6 +19,7 @@
 #include <smarm/detail/core.hpp>
 #include <smarm/error.hpp>
 #include <smarm/pid.hpp>
+#include <smarm/timer.hpp>
 
 namespace smarm {
 
@@ -26,7 +27,34 @@ namespace smarm {
 struct SpawnOptions {
   std::size_t stack_size = 0;
   std::string name;  // shown in debug::dump_actors() and in crash reports
+  // deadline: when it passes the runtime cancels the actor (cancel(pid)), and a watcher
+  // (spawn_linked, monitor) gets Signal::Timeout instead of Exit or Panic. Deadline{} and
+  // Deadline::max() mean none; a deadline already passed cancels the actor before it
+  // first runs. Example: `.deadline = smarm::Clock::now() + 50ms`.
+  Deadline deadline{};
 };
+
+template <class R>
+class JoinHandle;
+
+namespace detail {
+// HandleAccess builds and joins handles for the runtime's own templates (spawn,
+// spawn_linked, the supervisor); not for users.
+struct HandleAccess {
+  template <class R>
+  static JoinHandle<R> make(TaskBase* task, Pid pid) {
+    return JoinHandle<R>(task, pid);
+  }
+  template <class R>
+  static JoinHandle<R> make(Error e) {
+    return JoinHandle<R>(std::move(e));
+  }
+  template <class R>
+  static Result<R> join(JoinHandle<R>& h, JoinMode mode) {
+    return h.join_impl(mode);
+  }
+};
+}  // namespace detail
 
 namespace detail {
 // ResultSlot<R> is a task with room for its result R (nothing for void).
@@ -96,20 +124,7 @@ class JoinHandle {
   // "<type>: <what()>"), or the spawn failure. A second join() is AlreadyJoined. If the
   // caller is cancelled while waiting, join() returns Cancelled and the handle stays
   // joinable. Outside an actor: NotInActor.
-  Result<R> join() {
-    if (!task_) return unexpected(error_);
-    if (auto w = detail::join_wait(*task_); !w) return unexpected(std::move(w).error());
-    auto* t = task_;
-    task_ = nullptr;
-    error_ = Error(Errc::AlreadyJoined, "join(): handle already joined");
-    struct Release {
-      detail::TaskBase* t;
-      ~Release() { t->release(); }
-    } release{t};
-    if (t->status() == detail::TaskBase::Status::Panicked)
-      return unexpected(Error(Errc::Panicked, t->panic_message()));
-    return static_cast<State*>(t)->take();
-  }
+  Result<R> join() { return join_impl(detail::JoinMode::Cancellable); }
 
   // detach() lets the actor run on unobserved; its result is dropped.
   void detach() {
@@ -132,16 +147,27 @@ class JoinHandle {
   Pid pid() const noexcept { return pid_; }
 
  private:
-  template <class F>
-  friend auto try_spawn(const SpawnOptions&, F&&)
-      -> Result<JoinHandle<std::invoke_result_t<std::decay_t<F>>>>;
-  template <class F>
-  friend auto spawn(const SpawnOptions&, F&&) -> JoinHandle<std::invoke_result_t<std::decay_t<F>>>;
+  friend struct detail::HandleAccess;
 
   using State = detail::ResultSlot<R>;
   void reset() noexcept {
     if (task_) task_->release();
     task_ = nullptr;
+  }
+
+  Result<R> join_impl(detail::JoinMode mode) {
+    if (!task_) return unexpected(error_);
+    if (auto w = detail::join_wait(*task_, mode); !w) return unexpected(std::move(w).error());
+    auto* t = task_;
+    task_ = nullptr;
+    error_ = Error(Errc::AlreadyJoined, "join(): handle already joined");
+    struct Release {
+      detail::TaskBase* t;
+      ~Release() { t->release(); }
+    } release{t};
+    if (t->status() == detail::TaskBase::Status::Panicked)
+      return unexpected(Error(Errc::Panicked, t->panic_message()));
+    return static_cast<State*>(t)->take();
   }
 
   JoinHandle(detail::TaskBase* task, Pid pid) : task_(task), pid_(pid) {}
@@ -154,22 +180,31 @@ class JoinHandle {
   Error error_{Errc::AlreadyJoined};
 };
 
-// try_spawn(options, f) starts f on a new actor, or reports at once why it could not
-// (ResourceExhausted, NotInActor when no runtime runs on this thread). f may be move-only.
+namespace detail {
+// spawn_handle is try_spawn with a choice of link (spawn_linked shares it).
 template <class F>
-auto try_spawn(const SpawnOptions& options, F&& f)
+auto spawn_handle(const SpawnOptions& options, F&& f, SpawnLink link)
     -> Result<JoinHandle<std::invoke_result_t<std::decay_t<F>>>> {
   using Fn = std::decay_t<F>;
   using R = std::invoke_result_t<Fn>;
-  auto* task = new detail::JoinState<Fn, R>(std::forward<F>(f));
+  auto* task = new JoinState<Fn, R>(std::forward<F>(f));
   task->add_ref();  // one for the handle, one for the actor
-  auto pid = detail::spawn_task(task, options);
+  auto pid = spawn_task(task, options, link);
   if (!pid) {
     task->release();
     task->release();
     return unexpected(std::move(pid).error());
   }
-  return JoinHandle<R>(task, *pid);
+  return HandleAccess::make<R>(task, *pid);
+}
+}  // namespace detail
+
+// try_spawn(options, f) starts f on a new actor, or reports at once why it could not
+// (ResourceExhausted, NotInActor when no runtime runs on this thread). f may be move-only.
+template <class F>
+auto try_spawn(const SpawnOptions& options, F&& f)
+    -> Result<JoinHandle<std::invoke_result_t<std::decay_t<F>>>> {
+  return detail::spawn_handle(options, std::forward<F>(f), detail::SpawnLink::None);
 }
 template <class F>
 auto try_spawn(F&& f) -> Result<JoinHandle<std::invoke_result_t<std::decay_t<F>>>> {
@@ -182,7 +217,7 @@ auto spawn(const SpawnOptions& options, F&& f)
     -> JoinHandle<std::invoke_result_t<std::decay_t<F>>> {
   using R = std::invoke_result_t<std::decay_t<F>>;
   auto r = try_spawn(options, std::forward<F>(f));
-  if (!r) return JoinHandle<R>(std::move(r).error());
+  if (!r) return detail::HandleAccess::make<R>(std::move(r).error());
   return std::move(*r);
 }
 template <class F>

@@ -36,6 +36,9 @@ struct Stats {
   std::uint64_t stalls = 0;            // stalls the stall detector reported (Config)
   std::uint64_t io_waits = 0;          // I/O operations actors wait on now (all backends)
   std::uint64_t blocking_threads = 0;  // threads block_on_io() has started
+  // Supervision side records alive: actors that watch, are watched, have a deadline or
+  // asked for signals() (each frees its record when it ends).
+  std::uint64_t supervision_records = 0;
 
   // total() sums the per-worker counters.
   WorkerStats total() const noexcept {

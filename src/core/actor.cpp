@@ -22,6 +22,7 @@
 #include <cstdlib>
 #include <exception>
 #include <memory>
+#include <new>
 #include <string>
 #include <typeinfo>
 
@@ -31,6 +32,7 @@
 #include <smarm/stats.hpp>
 
 #include "core/scheduler.hpp"
+#include "core/supervision.hpp"
 #include "core/trace.hpp"
 #include "core/worker.hpp"
 
@@ -52,15 +54,19 @@ std::string demangle(const char* name) {
   return status == 0 && d ? std::string(d.get()) : std::string(name);
 }
 
-// describe_current_exception gives "<type>: <what()>" for the exception being handled.
-std::string describe_current_exception() {
+// describe_current_exception gives "<type>: <what()>" for the exception being handled,
+// and the length of its "<type>" part in *type_len.
+std::string describe_current_exception(std::uint32_t* type_len) {
   std::type_info* type = abi::__cxa_current_exception_type();
   std::string name = type ? demangle(type->name()) : "unknown";
   try {
     throw;
   } catch (const std::exception& e) {
-    return demangle(typeid(e).name()) + ": " + e.what();
+    name = demangle(typeid(e).name());
+    *type_len = static_cast<std::uint32_t>(name.size());
+    return name + ": " + e.what();
   } catch (...) {
+    *type_len = static_cast<std::uint32_t>(name.size());
     return name + ": (not derived from std::exception)";
   }
 }
@@ -75,9 +81,10 @@ TaskBase::Status run_task_body(TaskBase& task) noexcept {
     task.run();
   } catch (...) {
     try {
-      task.panic_message_ = describe_current_exception();
+      task.panic_message_ = describe_current_exception(&task.panic_type_len_);
     } catch (...) {
       task.panic_message_.clear();  // out of memory while describing: keep the code only
+      task.panic_type_len_ = 0;
     }
     status = TaskBase::Status::Panicked;
   }
@@ -98,12 +105,12 @@ void wake_actor(Actor* a, Worker* here) noexcept {
     a->sched->inject(a);
 }
 
-bool cancel_actor(Actor* a, std::uint32_t generation, Worker* here) noexcept {
+bool cancel_actor(Actor* a, std::uint32_t generation, Worker* here, std::uint64_t extra) noexcept {
   std::uint64_t s = a->state.load(std::memory_order_acquire);
   for (;;) {
     if (!state::alive(s) || state::generation(s) != generation) return false;
     std::uint64_t park = s & state::kParkMask;
-    std::uint64_t next = s | state::kCancel;
+    std::uint64_t next = s | state::kCancel | extra;
     if (park == state::kParked)
       next = (next & ~state::kParkMask) | state::kRunning;
     else if (park == state::kRunning)
@@ -193,12 +200,22 @@ void unpark(WaiterId id) noexcept {
   }
 }
 
-Result<Pid> spawn_task(TaskBase* task, const SpawnOptions& options) {
-  Worker* w = current_worker();
-  Actor* parent = w ? w->current.load(std::memory_order_relaxed) : nullptr;
+Result<Pid> spawn_task(TaskBase* task, const SpawnOptions& options, SpawnLink link) {
+  Actor* parent = running_actor();
   if (!parent) return Error(Errc::NotInActor, "spawn() called outside an actor");
+  // Whatever supervision needs is allocated before the child exists (this may allocate,
+  // and so be preempted: the worker is read after it).
+  SpawnSupervision prep;
+  bool supervised = false;
+  try {
+    supervised = prepare_spawn(parent, options.deadline, link, prep);
+  } catch (const std::bad_alloc&) {
+    return Error(Errc::ResourceExhausted, "spawn(): out of memory for the supervision record");
+  }
+  Worker* w = current_worker();
   auto child = w->sched.create_actor(*task, options, w);
   if (!child) return std::move(child).error();
+  if (supervised) attach_spawn(parent, *child, w, prep);
   Pid pid = task->pid_;
   w->spawned.add();
   trace_spawn(w, *child, parent);
@@ -207,12 +224,15 @@ Result<Pid> spawn_task(TaskBase* task, const SpawnOptions& options) {
   return pid;
 }
 
-Result<void> join_wait(TaskBase& task) noexcept {
+Result<void> join_wait(TaskBase& task, JoinMode mode) noexcept {
   // Like every blocking call: outside an actor, or once cancelled, join() reports that
   // even if the task has already ended (the handle stays joinable; nothing is lost).
+  // IgnoreCancel (a cancelled supervisor waiting for its children) just waits.
   Actor* self = running_actor();
   if (!self) return Error(Errc::NotInActor, "join() called outside an actor");
-  if (is_cancelled(self)) return Error(Errc::Cancelled, "join(): the caller was cancelled");
+  const bool cancellable = mode == JoinMode::Cancellable;
+  if (cancellable && is_cancelled(self))
+    return Error(Errc::Cancelled, "join(): the caller was cancelled");
   if (task.status() != TaskBase::Status::Running) return {};
   if (task.pid_ == self->pid())
     return Error(Errc::InvalidArgument, "join(): an actor cannot join itself");
@@ -222,7 +242,7 @@ Result<void> join_wait(TaskBase& task) noexcept {
     if (task.status_.load(std::memory_order_seq_cst) != TaskBase::Status::Running) break;
     park(WaitKind::Join, &task);
     // Cancellation wins over a completion that raced with it (the handle stays joinable).
-    if (is_cancelled(self)) {
+    if (cancellable && is_cancelled(self)) {
       task.joiner_.store(nullptr, std::memory_order_seq_cst);
       return Error(Errc::Cancelled, "join(): the caller was cancelled");
     }

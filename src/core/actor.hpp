@@ -48,6 +48,13 @@ inline constexpr std::uint64_t kParkMask = 3;
 inline constexpr std::uint64_t kCancel = 4;    // cancellation requested
 inline constexpr std::uint64_t kLive = 8;      // the slot holds a live actor
 inline constexpr std::uint64_t kExiting = 16;  // the body has ended; the slot frees soon
+// kWatched: the actor has a supervision record (Actor::super: a watcher, a deadline, its
+// own signal channel or monitors). Set only while alive, so the exit path, which reads
+// the word as it sets kExiting, takes the supervision slow path exactly when needed.
+inline constexpr std::uint64_t kWatched = 32;
+// kTimedOut: the actor's SpawnOptions::deadline cancelled it (set with kCancel, in the
+// same CAS); its watchers get Signal::Timeout.
+inline constexpr std::uint64_t kTimedOut = 64;
 
 // alive: the slot holds an actor whose body has not yet ended.
 constexpr bool alive(std::uint64_t s) noexcept { return (s & kLive) && !(s & kExiting); }
@@ -58,6 +65,8 @@ constexpr std::uint64_t make(std::uint32_t gen, std::uint64_t flags) noexcept {
   return (std::uint64_t{gen} << 32) | flags;
 }
 }  // namespace state
+
+struct SuperRecord;
 
 class Actor {
  public:
@@ -92,6 +101,12 @@ class Actor {
   // atomic pointer so that the overflow handler can read it without taking a lock.
   std::atomic<const char*> name{nullptr};
 
+  // The actor's supervision record (supervision.hpp), or null: most actors are neither
+  // watched nor watching, so the signal channel and the watcher lists live on the side
+  // and cost every other actor one pointer. Written under the actor's supervision stripe
+  // lock; non-null exactly while state has kWatched (until the exit path takes it).
+  std::atomic<SuperRecord*> super{nullptr};
+
   std::uint32_t generation() const noexcept {
     return state::generation(state.load(std::memory_order_acquire));
   }
@@ -107,8 +122,10 @@ class Worker;
 // runtime, else through the runtime's inject queue (actor.cpp).
 void wake_actor(Actor* a, Worker* here) noexcept;
 
-// cancel_actor sets the cancel flag of the actor whose generation is `generation` and
-// wakes it if parked. False if that actor has already ended (actor.cpp).
-bool cancel_actor(Actor* a, std::uint32_t generation, Worker* here) noexcept;
+// cancel_actor sets the cancel flag (plus `extra`, e.g. kTimedOut) of the actor whose
+// generation is `generation` and wakes it if parked. False if that actor has already
+// ended (actor.cpp).
+bool cancel_actor(Actor* a, std::uint32_t generation, Worker* here,
+                  std::uint64_t extra = 0) noexcept;
 
 }  // namespace smarm::detail

@@ -29,6 +29,8 @@ const char* errc_name(Errc code) noexcept {
       return "ResourceExhausted";
     case Errc::AlreadyJoined:
       return "AlreadyJoined";
+    case Errc::RestartIntensity:
+      return "RestartIntensity";
     case Errc::BackendUnavailable:
       return "BackendUnavailable";
     case Errc::Eof:

@@ -266,6 +266,7 @@ Stats Scheduler::stats() const {
   for (auto& w : workers)
     if (w->io) st.io_waits += w->io->waiting();
   st.blocking_threads = blocking_pool->threads();
+  st.supervision_records = supervision.records();
   return st;
 }
 

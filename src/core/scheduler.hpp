@@ -34,6 +34,7 @@
 #include "core/slot_table.hpp"
 #include "core/stack.hpp"
 #include "core/stall_detector.hpp"
+#include "core/supervision.hpp"
 #include "core/trace_ring.hpp"
 #include "core/worker.hpp"
 
@@ -93,6 +94,7 @@ class Scheduler {
   std::atomic<int> sleepers{0};
   mutable RuntimeMutex names_mu;                         // guards names, Actor::has_name
   std::unordered_map<std::uint32_t, std::string> names;  // slot index -> name of its actor
+  Supervision supervision;  // stripe locks and counters of monitors/links (signal.hpp)
 #if defined(SMARM_TRACING)
   TraceState trace;  // the tracer's per-runtime part (core/trace.hpp)
 #endif

@@ -172,6 +172,9 @@ Result<Stack> StackAllocator::allocate(std::size_t size) {
   }
   Stack s{slot.base + guard_size_, stack_size_, guard_size_, false, sanitizer::create_fiber(), 0};
   s.valgrind_id = sanitizer::register_stack(s.lo, s.top());
+  // A reused slot was last written by an actor whose fiber is gone: its final switch
+  // released this token (switch_context), so the new fiber's writes are ordered after.
+  if (slot.guarded) sanitizer::handoff_acquire(s.lo);
   return s;
 }
 

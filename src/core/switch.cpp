@@ -37,7 +37,13 @@ SMARM_NO_TSAN void switch_context(Context& from, Context& to, EhState* thread_eh
   (void)from_exiting;
 #endif
 #if defined(SMARM_TSAN)
-  if (from_exiting && exit_token) __tsan_release(const_cast<void*>(exit_token));
+  if (from_exiting) {
+    if (exit_token) __tsan_release(const_cast<void*>(exit_token));
+    // The stack's last writes are this fiber's; its next user may be a new fiber (a stack
+    // released to the allocator loses its fiber). Pairs with the acquire in
+    // StackAllocator::allocate() (and with the pool's, for a pooled stack).
+    if (from.stack_bottom) __tsan_release(const_cast<void*>(from.stack_bottom));
+  }
   __tsan_switch_to_fiber(to.tsan_fiber, __tsan_switch_to_fiber_no_sync);
 #else
   (void)exit_token;

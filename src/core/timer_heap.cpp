@@ -4,6 +4,9 @@
 #include <algorithm>
 #include <chrono>
 
+#include "core/actor.hpp"
+#include "core/worker.hpp"
+
 namespace smarm::detail {
 
 std::int64_t now_ns() noexcept { return to_ns(Clock::now()); }
@@ -62,17 +65,26 @@ void TimerHeap::fire_expired(std::int64_t now) noexcept {
   constexpr std::size_t kBatch = 32;
   for (;;) {
     WaiterId due[kBatch];
+    bool cancel[kBatch];
     std::size_t n = 0;
     lock_.lock();
     while (n < kBatch && !heap_.empty() && heap_.front()->deadline_ns <= now) {
       TimerEntry* e = heap_.front();
-      due[n++] = e->waiter;  // copied: the entry belongs to the waiter once it is off
+      // Copied: once off the heap the entry belongs to its owner again (a waiter's stack,
+      // or a supervision record the exiting actor may free at once).
+      cancel[n] = e->reason == TimerReason::Cancel;
+      due[n++] = e->waiter;
       erase_at(0);
     }
     publish();
     const bool more = !heap_.empty() && heap_.front()->deadline_ns <= now;
     lock_.unlock();
-    for (std::size_t i = 0; i < n; ++i) unpark(due[i]);
+    for (std::size_t i = 0; i < n; ++i) {
+      if (cancel[i])  // the generation check makes a deadline of an ended actor a no-op
+        cancel_actor(due[i].actor, due[i].generation, current_worker(), state::kTimedOut);
+      else
+        unpark(due[i]);
+    }
     if (!more) {
       maybe_shrink();
       return;

@@ -29,7 +29,10 @@ namespace smarm::detail {
 
 class TimerHeap;
 
-enum class TimerReason : std::uint8_t { Sleep, WaitTimeout };
+// TimerReason says what firing means: Sleep and WaitTimeout wake the waiter; Cancel
+// cancels it as timed out (SpawnOptions::deadline: the entry lives in the actor's
+// supervision record, not on a stack, and the actor's exit path removes it).
+enum class TimerReason : std::uint8_t { Sleep, WaitTimeout, Cancel };
 
 struct TimerEntry {
   std::int64_t deadline_ns = 0;  // steady_clock nanoseconds since its epoch
@@ -46,7 +49,7 @@ class TimerHeap {
   void add(TimerEntry* e) noexcept;
   // remove takes e off its heap if it is still there (no-op once it fired).
   static void remove(TimerEntry* e) noexcept;
-  // fire_expired unparks every waiter whose deadline is <= now_ns.
+  // fire_expired unparks (or, for Cancel, cancels) every waiter whose deadline is <= now_ns.
   void fire_expired(std::int64_t now_ns) noexcept;
 
   // earliest() is the earliest deadline, or kNoDeadline; readable without the lock (a hint).

@@ -16,6 +16,7 @@
 #include "core/preempt.hpp"
 #include "core/sanitizer.hpp"
 #include "core/scheduler.hpp"
+#include "core/supervision.hpp"
 #include "core/switch.hpp"
 #include "core/trace.hpp"
 #include "io/backend.hpp"
@@ -82,8 +83,11 @@ SMARM_NO_TSAN SMARM_OPAQUE void set_current_worker(Worker* w) noexcept {
   // No field of *self is read after the fetch_or: it is what hands them to release_actor()
   // (the switch orders them too, but TSan is told switches do not synchronise).
   // release: pairs with the acquire in Worker::release_actor().
-  self->state.fetch_or(state::kExiting, std::memory_order_acq_rel);
+  const std::uint64_t was = self->state.fetch_or(state::kExiting, std::memory_order_acq_rel);
   current_worker()->exited.add();
+  // Watchers hear of the end after the pid went stale and before join() returns. (The
+  // record is not one of the fields release_actor() hands on; see supervision.hpp.)
+  if (was & state::kWatched) supervision_exit(self, task, status, was);
   publish_completion(task, status);
   if (is_root) sched->begin_shutdown();
   task.release();  // the actor's reference; the handle may hold the other

@@ -51,6 +51,7 @@ TEST(ErrorTest, ErrcNamesEveryEnumerator) {
       {Errc::NotInActor, "NotInActor"},
       {Errc::ResourceExhausted, "ResourceExhausted"},
       {Errc::AlreadyJoined, "AlreadyJoined"},
+      {Errc::RestartIntensity, "RestartIntensity"},
       {Errc::BackendUnavailable, "BackendUnavailable"},
       {Errc::Eof, "Eof"},
       {Errc::ConnectionReset, "ConnectionReset"},
@@ -65,6 +66,7 @@ TEST(ErrorTest, ErrcEnumeratorsKeepTheirDocumentedOrder) {
   // "Append only": the first twelve values are fixed.
   EXPECT_EQ(static_cast<int>(Errc::Closed), 1);
   EXPECT_EQ(static_cast<int>(Errc::AlreadyJoined), 12);
+  EXPECT_EQ(static_cast<int>(Errc::RestartIntensity), 13);
 }
 
 TEST(ErrorTest, ErrcConvertsToErrorCodeInSmarmCategory) {

@@ -6,10 +6,11 @@
 //   TEST_P(ChannelWorkersTest, OrderIsFifo) { auto r = run([] { ... }); }
 //   SMARM_INSTANTIATE_WORKERS(ChannelWorkersTest);   // workers = 1, 2, 4
 //
-// Leak check: once run() has returned, Runtime::last_stats() must show no actor alive and
-// no stack in use (every actor ended and gave its stack back). The check is an EXPECT, so
-// the test continues and reports every problem. Assertion helpers for Result values
-// (is_ok, has_errc) live here too: they print the error's message when they fail.
+// Leak check: once run() has returned, Runtime::last_stats() must show no actor alive, no
+// stack in use (every actor ended and gave its stack back), no timer pending and no
+// supervision record left (every deadline and monitor went with its actor). The check is an EXPECT,
+// so the test continues and reports every problem. Assertion helpers for Result values (is_ok,
+// has_errc) live here too: they print the error's message when they fail.
 //
 // Not here: timing of any kind. Tests check order, counts and results only.
 #pragma once
@@ -38,6 +39,9 @@ inline void expect_no_leaks(const Stats& last, const char* where = "runtime") {
   EXPECT_EQ(last.stacks_in_use, 0u) << where << ": stacks still in use after run()";
   EXPECT_EQ(last.actors_parked, 0u) << where << ": actors still parked after run()";
   EXPECT_EQ(last.io_waits, 0u) << where << ": I/O waits still registered after run()";
+  EXPECT_EQ(last.timers_pending, 0u) << where << ": timers still pending after run()";
+  EXPECT_EQ(last.supervision_records, 0u)
+      << where << ": supervision records still alive after run()";
 }
 
 // run_checked runs f as the root actor of a fresh runtime with config, checks for leaks

@@ -88,17 +88,32 @@ class TaskBase {
   // The actor parked in join(), if any (WaiterId packed; see join_wait()).
   std::atomic<Actor*> joiner_{nullptr};
   std::atomic<std::uint32_t> joiner_generation_{0};
+  // Length of the "<type>" part of panic_message_ ("<type>: <what()>"), so that
+  // Signal::Panic can carry type and what() apart without parsing the message. Placed in
+  // the padding after joiner_generation_: the tail padding after pid_ is where derived
+  // JoinStates put their first member, and using it would grow every task by 8 bytes.
+  std::uint32_t panic_type_len_ = 0;
   std::string panic_message_;
   Pid pid_;
 };
 
+// SpawnLink says whether spawn_task also makes the caller watch the child (spawn_linked):
+// the link is in place before the child first runs, so no end of it can be missed.
+enum class SpawnLink : std::uint8_t { None, Linked };
+
 // spawn_task starts an actor running task->run(). On success the actor owns one new
 // reference to task; on failure (ResourceExhausted, NotInActor) task is untouched.
-Result<Pid> spawn_task(TaskBase* task, const SpawnOptions& options);
+Result<Pid> spawn_task(TaskBase* task, const SpawnOptions& options,
+                       SpawnLink link = SpawnLink::None);
+
+// JoinMode: a plain join gives up when the caller is cancelled (the strict rule); a
+// supervisor shutting down because it was cancelled must still wait for its children.
+enum class JoinMode : std::uint8_t { Cancellable, IgnoreCancel };
 
 // join_wait parks the caller until task has finished. Returns NotInActor outside actors
-// and Cancelled if the caller is cancelled first (the task keeps running).
-Result<void> join_wait(TaskBase& task) noexcept;
+// and Cancelled if the caller is cancelled first (the task keeps running), unless mode
+// is IgnoreCancel.
+Result<void> join_wait(TaskBase& task, JoinMode mode = JoinMode::Cancellable) noexcept;
 
 // cancel_pid asks the actor to stop; StalePid if it has already exited.
 Result<void> cancel_pid(const Pid& pid) noexcept;
