@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # test-all.sh: the README's second command and the body of .ci/run.
 #
-# For each preset (default: dev release asan tsan clang-lto; override with
+# For each preset (default: dev release asan tsan clang-lto uring; override with
 # SMARM_PRESETS="dev release"): configure, build, ctest. After release, also
 # install it and build + test the consumer project tests/consumer against the
-# installed package. Before all that, clang-format --dry-run -Werror over the
-# C++ sources (if clang-format is installed). Stops at the first failure.
+# installed package. The uring preset builds smarm with the io_uring backend and
+# runs the suite (the I/O conformance tests above all) against it. Before all that,
+# clang-format --dry-run -Werror over the C++ sources (if clang-format is
+# installed). Stops at the first failure.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT="$PWD"
 
-read -r -a PRESETS <<<"${SMARM_PRESETS:-dev release asan tsan clang-lto}"
+read -r -a PRESETS <<<"${SMARM_PRESETS:-dev release asan tsan clang-lto uring}"
 
 fail() {
   echo >&2

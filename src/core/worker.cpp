@@ -405,6 +405,7 @@ void Worker::run_loop() {
     sched_ctx.stack_size = size;
     pthread_attr_destroy(&attr);
   }
+  if (io) io->start_on_this_thread();
   os_thread.store(pthread_self(), std::memory_order_relaxed);
   os_tid.store(static_cast<pid_t>(syscall(SYS_gettid)), std::memory_order_release);
   AltStack alt = install_altstack();

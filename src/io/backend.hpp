@@ -53,6 +53,9 @@ class Backend {
                                std::int64_t deadline_ns) = 0;
 
   // --- called by the owning worker's thread -----------------------------------------
+  // start_on_this_thread runs once, on the worker's thread, before any actor runs there
+  // (io_uring: the thread that enables the ring is the one allowed to submit).
+  virtual void start_on_this_thread() noexcept {}
   // waiting() is how many operations wait on this backend now (stats().io_waits);
   // busy() says whether any do (the worker then polls it).
   virtual std::size_t waiting() const noexcept = 0;

@@ -21,8 +21,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <mutex>
 #include <vector>
@@ -228,6 +230,14 @@ void EpollBackend::poll(std::int64_t timeout_ns) noexcept {
       timespec ts{static_cast<time_t>(timeout_ns / 1'000'000'000),
                   static_cast<long>(timeout_ns % 1'000'000'000)};
       n = epoll_pwait2(epfd_, events_, kMaxEvents, &ts, nullptr);
+    }
+    if (n < 0 && errno == ENOSYS) {
+      // A kernel before 5.11: millisecond timeouts, rounded up (a wait is never early).
+      const int ms = timeout_ns == kNoDeadline
+                         ? -1
+                         : static_cast<int>(std::min<std::int64_t>(
+                               (timeout_ns + 999'999) / 1'000'000, INT32_MAX));
+      n = epoll_wait(epfd_, events_, kMaxEvents, ms);
     }
     if (n >= 0 || errno != EINTR) break;
   }

@@ -430,7 +430,10 @@ TEST_F(IoTest, ABusyWorkerStillSeesItsIo) {
   ::close(sv[1]);
 }
 
-TEST_F(IoTest, RegularFilesGoThroughTheBlockingPool) {
+// epoll cannot wait for regular files (they are always "ready", and a read may still
+// block on the disk): that backend sends them to the blocking pool. io_uring reads them
+// as operations of its own. Both give the same results.
+TEST_F(IoTest, RegularFilesWorkOnEveryBackend) {
   const auto path =
       std::filesystem::temp_directory_path() / ("smarm-io-" + std::to_string(::getpid()) + ".txt");
   auto r = smarm::test::run_on(1, [&] {
@@ -444,7 +447,9 @@ TEST_F(IoTest, RegularFilesGoThroughTheBlockingPool) {
     ASSERT_TRUE(is_ok(n));
     EXPECT_EQ(text(std::span(buf, *n)), "file contents");
     EXPECT_TRUE(has_errc(io::read(fd, buf), Errc::Eof));
-    EXPECT_GE(smarm::stats().blocking_threads, 1u);
+    if (std::string(io::backend_name()) == "epoll") {
+      EXPECT_GE(smarm::stats().blocking_threads, 1u);
+    }
     ::close(fd);
   });
   EXPECT_TRUE(is_ok(r));
