@@ -6,21 +6,38 @@
 
 namespace smarm::detail {
 
+Result<void> ChannelCore::refuse_wait_locked(bool closed, Actor* self, std::int64_t deadline_ns,
+                                             const WaitMessages& m) noexcept {
+  // The order is part of the contract: a closed channel says Closed even to a cancelled
+  // caller, and a passed deadline only matters when the caller could otherwise wait.
+  Errc code;
+  const char* what;
+  if (closed) {
+    code = Errc::Closed;
+    what = m.closed;
+  } else if (is_cancelled(self)) {
+    code = Errc::Cancelled;
+    what = m.cancelled;
+  } else if (deadline_ns != kNoDeadline && deadline_ns <= now_ns()) {
+    code = Errc::TimedOut;
+    what = m.timed_out;
+  } else {
+    return {};  // the caller may wait; the lock is still held
+  }
+  unlock();
+  return Error(code, what);
+}
+
 Result<bool> ChannelCore::wait_recv_locked(Actor* self, void* slot,
                                            std::int64_t deadline_ns) noexcept {
-  if (senders_.load(std::memory_order_acquire) == 0) {
-    unlock();
-    return Error(Errc::Closed, "recv() on a channel whose senders are all gone");
-  }
-  if (is_cancelled(self)) {
-    unlock();
-    return Error(Errc::Cancelled, "recv(): the caller was cancelled");
-  }
+  static constexpr WaitMessages kRecv{"recv() on a channel whose senders are all gone",
+                                      "recv(): the caller was cancelled",
+                                      "recv(): nothing arrived before the deadline"};
+  if (auto r = refuse_wait_locked(senders_.load(std::memory_order_acquire) == 0, self, deadline_ns,
+                                  kRecv);
+      !r)
+    return r.error();
   const bool timed = deadline_ns != kNoDeadline;
-  if (timed && deadline_ns <= now_ns()) {
-    unlock();
-    return Error(Errc::TimedOut, "recv(): nothing arrived before the deadline");
-  }
   Waiter w{current_waiter()};
   w.slot = slot;
   recv_waiter_ = &w;
@@ -55,19 +72,11 @@ Waiter* ChannelCore::take_recv_waiter_locked() noexcept {
 
 Result<bool> ChannelCore::wait_send_locked(Actor* self, Waiter& w,
                                            std::int64_t deadline_ns) noexcept {
-  if (!receiver_alive_) {
-    unlock();
-    return Error(Errc::Closed, "send on a channel whose receiver is gone");
-  }
-  if (is_cancelled(self)) {
-    unlock();
-    return Error(Errc::Cancelled, "send(): the caller was cancelled");
-  }
+  static constexpr WaitMessages kSend{"send on a channel whose receiver is gone",
+                                      "send(): the caller was cancelled",
+                                      "send(): no room before the deadline"};
+  if (auto r = refuse_wait_locked(!receiver_alive_, self, deadline_ns, kSend); !r) return r.error();
   const bool timed = deadline_ns != kNoDeadline;
-  if (timed && deadline_ns <= now_ns()) {
-    unlock();
-    return Error(Errc::TimedOut, "send(): no room before the deadline");
-  }
   w.id = current_waiter();
   w.filled.store(false, std::memory_order_relaxed);
   w.next = nullptr;

@@ -92,49 +92,43 @@ BlockingPool* current_pool() noexcept {
 }
 }  // namespace
 
-Result<std::size_t> blocking_read(int fd, std::span<std::byte> buf) noexcept {
+namespace {
+// blocking_transfer runs one read(2) or write(2) (Syscall) of fd on the pool, retrying
+// EINTR there, and maps its result.
+template <class Byte, ssize_t (*Syscall)(int, Byte*, std::size_t)>
+Result<std::size_t> blocking_transfer(int fd, std::span<Byte> buf, const char* op) noexcept {
   struct Ctx {
     int fd;
-    std::span<std::byte> buf;
+    std::span<Byte> buf;
     ssize_t n = -1;
     int err = 0;
   } ctx{fd, buf};
   BlockingPool* pool = current_pool();
-  if (!pool) return Error(Errc::NotInActor, "read() called outside an actor");
+  if (!pool) return Error(Errc::NotInActor, std::string(op) + "() called outside an actor");
   auto r = pool->run(
       [](void* p) noexcept {
         auto& c = *static_cast<Ctx*>(p);
-        do c.n = ::read(c.fd, c.buf.data(), c.buf.size());
+        do c.n = Syscall(c.fd, c.buf.data(), c.buf.size());
         while (c.n < 0 && errno == EINTR);
         c.err = c.n < 0 ? errno : 0;
       },
       &ctx);
   if (!r) return r.error();
-  if (ctx.n < 0) return from_errno("read", ctx.err);
-  if (ctx.n == 0) return Error(Errc::Eof, "read: end of file");
+  if (ctx.n < 0) return from_errno(op, ctx.err);
   return static_cast<std::size_t>(ctx.n);
+}
+ssize_t sys_read(int fd, std::byte* p, std::size_t n) { return ::read(fd, p, n); }
+ssize_t sys_write(int fd, const std::byte* p, std::size_t n) { return ::write(fd, p, n); }
+}  // namespace
+
+Result<std::size_t> blocking_read(int fd, std::span<std::byte> buf) noexcept {
+  auto n = blocking_transfer<std::byte, sys_read>(fd, buf, "read");
+  if (n && *n == 0) return Error(Errc::Eof, "read: end of file");
+  return n;
 }
 
 Result<std::size_t> blocking_write(int fd, std::span<const std::byte> buf) noexcept {
-  struct Ctx {
-    int fd;
-    std::span<const std::byte> buf;
-    ssize_t n = -1;
-    int err = 0;
-  } ctx{fd, buf};
-  BlockingPool* pool = current_pool();
-  if (!pool) return Error(Errc::NotInActor, "write() called outside an actor");
-  auto r = pool->run(
-      [](void* p) noexcept {
-        auto& c = *static_cast<Ctx*>(p);
-        do c.n = ::write(c.fd, c.buf.data(), c.buf.size());
-        while (c.n < 0 && errno == EINTR);
-        c.err = c.n < 0 ? errno : 0;
-      },
-      &ctx);
-  if (!r) return r.error();
-  if (ctx.n < 0) return from_errno("write", ctx.err);
-  return static_cast<std::size_t>(ctx.n);
+  return blocking_transfer<const std::byte, sys_write>(fd, buf, "write");
 }
 
 }  // namespace smarm::detail::io

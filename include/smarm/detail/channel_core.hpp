@@ -90,6 +90,19 @@ class ChannelCore {
   // released), or false with the lock held so the caller re-checks for room.
   Result<bool> wait_send_locked(Actor* self, Waiter& w, std::int64_t deadline_ns) noexcept;
 
+ private:
+  // The three refusals both waits make before they queue, in this order: Closed,
+  // Cancelled, TimedOut (a deadline already passed). On a refusal the lock is released
+  // and the error returned; otherwise the lock is still held.
+  struct WaitMessages {
+    const char* closed;
+    const char* cancelled;
+    const char* timed_out;
+  };
+  Result<void> refuse_wait_locked(bool closed, Actor* self, std::int64_t deadline_ns,
+                                  const WaitMessages& m) noexcept;
+
+ public:
   // take_send_waiter_locked() unlinks the oldest parked sender that can be claimed, for
   // the caller to move its value out, set `filled` and unpark it. Null if none waits.
   Waiter* take_send_waiter_locked() noexcept;
