@@ -89,6 +89,7 @@ class Config {
   // a yield, a preemption check): a loop that neither allocates nor calls SMARM_CHECK(),
   // or a blocking system call. Each stall is reported once — pid, name, how long, and a
   // backtrace of the stalled worker — to stderr, to the trace and in stats().stalls.
+  // The threshold is never taken below 10 ms, however short the timeslice.
   Config& stall_detector(bool on) {
     stall_detector_ = on;
     return *this;

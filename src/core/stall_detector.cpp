@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <time.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
@@ -48,8 +49,11 @@ std::chrono::nanoseconds stall_threshold_of(const Config& config) noexcept {
   double slice_us = static_cast<double>(config.timeslice_us());
   if (config.timeslice_cycles() != 0)
     slice_us = static_cast<double>(config.timeslice_cycles()) / ticks_per_us();
-  return std::chrono::nanoseconds(
-      static_cast<std::int64_t>(slice_us * 1000.0 * config.stall_threshold()));
+  // Never below kMinStallThreshold: a tiny timeslice (tests use one cycle) must not turn
+  // every scheduling hiccup into a report.
+  return std::max<std::chrono::nanoseconds>(std::chrono::nanoseconds(static_cast<std::int64_t>(
+                                                slice_us * 1000.0 * config.stall_threshold())),
+                                            kMinStallThreshold);
 }
 
 StallDetector::StallDetector(Scheduler& s)

@@ -68,7 +68,9 @@ class StallDetector {
   std::thread thread_;
 };
 
-// stall_threshold_of is the Config's stall threshold as a duration.
+// stall_threshold_of is the Config's stall threshold as a duration, at least
+// kMinStallThreshold.
+inline constexpr std::chrono::milliseconds kMinStallThreshold{10};
 std::chrono::nanoseconds stall_threshold_of(const Config& config) noexcept;
 
 }  // namespace smarm::detail

@@ -70,8 +70,8 @@ Result<void> poll_now(int fd, Interest interest) noexcept {
            0};
   for (;;) {
     const int n = ::poll(&p, 1, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return from_errno("poll", errno);
+    if (n < 0 && last_errno() == EINTR) continue;
+    if (n < 0) return from_errno("poll", last_errno());
     if (n == 0) return Error(Errc::TimedOut, "I/O wait: the deadline has passed");
     if (p.revents & POLLNVAL) return Error(Errc::BadDescriptor, "I/O wait: not an open descriptor");
     return {};
@@ -143,12 +143,12 @@ int EpollBackend::arm_locked(int fd, FdEntry& e) noexcept {
   int rc;
   if (e.registered) {
     rc = epoll_ctl(epfd_, EPOLL_CTL_MOD, fd, &ev);
-    if (rc < 0 && errno == ENOENT) rc = epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev);
+    if (rc < 0 && last_errno() == ENOENT) rc = epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev);
   } else {
     rc = epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev);
-    if (rc < 0 && errno == EEXIST) rc = epoll_ctl(epfd_, EPOLL_CTL_MOD, fd, &ev);
+    if (rc < 0 && last_errno() == EEXIST) rc = epoll_ctl(epfd_, EPOLL_CTL_MOD, fd, &ev);
   }
-  if (rc < 0) return errno;
+  if (rc < 0) return last_errno();
   e.registered = e.armed = true;
   return 0;
 }
@@ -231,7 +231,7 @@ void EpollBackend::poll(std::int64_t timeout_ns) noexcept {
                   static_cast<long>(timeout_ns % 1'000'000'000)};
       n = epoll_pwait2(epfd_, events_, kMaxEvents, &ts, nullptr);
     }
-    if (n < 0 && errno == ENOSYS) {
+    if (n < 0 && last_errno() == ENOSYS) {
       // A kernel before 5.11: millisecond timeouts, rounded up (a wait is never early).
       const int ms = timeout_ns == kNoDeadline
                          ? -1
@@ -239,7 +239,7 @@ void EpollBackend::poll(std::int64_t timeout_ns) noexcept {
                                (timeout_ns + 999'999) / 1'000'000, INT32_MAX));
       n = epoll_wait(epfd_, events_, kMaxEvents, ms);
     }
-    if (n >= 0 || errno != EINTR) break;
+    if (n >= 0 || last_errno() != EINTR) break;
   }
   if (n <= 0) return;
   // Waiters to wake, collected under the lock and woken after it (unpark takes locks of
@@ -287,9 +287,10 @@ Result<std::size_t> EpollBackend::read(int fd, std::span<std::byte> buf, std::in
     const ssize_t n = ::recv(fd, buf.data(), buf.size(), MSG_DONTWAIT);
     if (n > 0) return static_cast<std::size_t>(n);
     if (n == 0) return Error(Errc::Eof, "read: end of stream");
-    if (errno == EINTR) continue;
-    if (errno == ENOTSOCK) return read_other(fd, buf, deadline);
-    if (errno != EAGAIN && errno != EWOULDBLOCK) return from_errno("read", errno);
+    if (last_errno() == EINTR) continue;
+    if (last_errno() == ENOTSOCK) return read_other(fd, buf, deadline);
+    if (last_errno() != EAGAIN && last_errno() != EWOULDBLOCK)
+      return from_errno("read", last_errno());
     if (auto r = wait(fd, kReadable, deadline); !r) return r.error();
   }
 }
@@ -301,9 +302,10 @@ Result<std::size_t> EpollBackend::write(int fd, std::span<const std::byte> buf,
   for (;;) {
     const ssize_t n = ::send(fd, buf.data(), buf.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
     if (n >= 0) return static_cast<std::size_t>(n);
-    if (errno == EINTR) continue;
-    if (errno == ENOTSOCK) return write_other(fd, buf, deadline);
-    if (errno != EAGAIN && errno != EWOULDBLOCK) return from_errno("write", errno);
+    if (last_errno() == EINTR) continue;
+    if (last_errno() == ENOTSOCK) return write_other(fd, buf, deadline);
+    if (last_errno() != EAGAIN && last_errno() != EWOULDBLOCK)
+      return from_errno("write", last_errno());
     if (auto r = wait(fd, kWritable, deadline); !r) return r.error();
   }
 }
@@ -330,8 +332,9 @@ Result<std::size_t> EpollBackend::read_other(int fd, std::span<std::byte> buf,
     const ssize_t n = ::read(fd, buf.data(), buf.size());
     if (n > 0) return static_cast<std::size_t>(n);
     if (n == 0) return Error(Errc::Eof, "read: end of stream");
-    if (errno == EINTR) continue;
-    if (errno != EAGAIN && errno != EWOULDBLOCK) return from_errno("read", errno);
+    if (last_errno() == EINTR) continue;
+    if (last_errno() != EAGAIN && last_errno() != EWOULDBLOCK)
+      return from_errno("read", last_errno());
     if (nonblocking)
       if (auto r = wait(fd, kReadable, deadline); !r) return r.error();
   }
@@ -346,8 +349,9 @@ Result<std::size_t> EpollBackend::write_other(int fd, std::span<const std::byte>
       if (auto r = wait(fd, kWritable, deadline); !r) return r.error();
     const ssize_t n = ::write(fd, buf.data(), buf.size());
     if (n >= 0) return static_cast<std::size_t>(n);
-    if (errno == EINTR) continue;
-    if (errno != EAGAIN && errno != EWOULDBLOCK) return from_errno("write", errno);
+    if (last_errno() == EINTR) continue;
+    if (last_errno() != EAGAIN && last_errno() != EWOULDBLOCK)
+      return from_errno("write", last_errno());
     if (nonblocking)
       if (auto r = wait(fd, kWritable, deadline); !r) return r.error();
   }
@@ -358,8 +362,9 @@ Result<int> EpollBackend::accept(int listen_fd, std::int64_t deadline) {
   for (;;) {
     const int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) return fd;
-    if (errno == EINTR || errno == ECONNABORTED) continue;
-    if (errno != EAGAIN && errno != EWOULDBLOCK) return from_errno("accept", errno);
+    if (last_errno() == EINTR || last_errno() == ECONNABORTED) continue;
+    if (last_errno() != EAGAIN && last_errno() != EWOULDBLOCK)
+      return from_errno("accept", last_errno());
     if (auto r = wait(listen_fd, kReadable, deadline); !r) return r.error();
   }
 }
@@ -368,13 +373,13 @@ Result<void> EpollBackend::connect(int fd, const sockaddr* addr, socklen_t len,
                                    std::int64_t deadline) {
   if (auto c = check_caller("connect"); !c) return c;
   if (::connect(fd, addr, len) == 0) return {};
-  if (errno != EINPROGRESS && errno != EINTR && errno != EAGAIN)
-    return from_errno("connect", errno);
+  if (last_errno() != EINPROGRESS && last_errno() != EINTR && last_errno() != EAGAIN)
+    return from_errno("connect", last_errno());
   if (auto r = wait(fd, kWritable, deadline); !r) return r;
   int err = 0;
   socklen_t err_len = sizeof err;
   if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &err_len) < 0)
-    return from_errno("connect", errno);
+    return from_errno("connect", last_errno());
   if (err != 0) return from_errno("connect", err);
   return {};
 }
@@ -384,10 +389,11 @@ Result<void> EpollBackend::connect(int fd, const sockaddr* addr, socklen_t len,
 Result<std::unique_ptr<Backend>> Backend::create(Worker&) {
   const int epfd = epoll_create1(EPOLL_CLOEXEC);
   if (epfd < 0)
-    return Error(Errc::BackendUnavailable, std::string("epoll_create1: ") + std::strerror(errno));
+    return Error(Errc::BackendUnavailable,
+                 std::string("epoll_create1: ") + std::strerror(last_errno()));
   const int evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (evfd < 0) {
-    const int err = errno;
+    const int err = last_errno();
     ::close(epfd);
     return Error(Errc::BackendUnavailable, std::string("eventfd: ") + std::strerror(err));
   }
@@ -395,7 +401,7 @@ Result<std::unique_ptr<Backend>> Backend::create(Worker&) {
   ev.events = EPOLLIN;
   ev.data.u64 = kWakeToken;
   if (epoll_ctl(epfd, EPOLL_CTL_ADD, evfd, &ev) < 0) {
-    const int err = errno;
+    const int err = last_errno();
     ::close(evfd);
     ::close(epfd);
     return Error(Errc::BackendUnavailable, std::string("epoll_ctl: ") + std::strerror(err));

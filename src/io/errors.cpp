@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "core/sanitizer.hpp"
+
 namespace smarm::detail::io {
 
 Error from_errno(const char* op, int err) {
@@ -26,5 +28,7 @@ Error from_errno(const char* op, int err) {
       return Error(Errc::Io, buf);
   }
 }
+
+SMARM_NO_TSAN int last_errno() noexcept { return errno; }
 
 }  // namespace smarm::detail::io

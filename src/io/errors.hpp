@@ -11,4 +11,10 @@ namespace smarm::detail::io {
 // Io ("read: Connection refused (errno 111)").
 Error from_errno(const char* op, int err);
 
+// last_errno is errno, read where ThreadSanitizer does not look. errno is per thread, and
+// every actor that runs on a worker thread shares it; TSan, told that actors on one
+// thread do not synchronise (see sanitizer.hpp), would report two actors' reads and
+// writes of it as a race. The I/O code reads errno only through this.
+int last_errno() noexcept;
+
 }  // namespace smarm::detail::io

@@ -67,8 +67,8 @@ Result<void> poll_once(int fd, short events, const char* op) noexcept {
   pollfd p{fd, events, 0};
   for (;;) {
     const int n = ::poll(&p, 1, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return from_errno(op, errno);
+    if (n < 0 && last_errno() == EINTR) continue;
+    if (n < 0) return from_errno(op, last_errno());
     if (p.revents & POLLNVAL)
       return Error(Errc::BadDescriptor, std::string(op) + ": not an open descriptor");
     if (n == 0) return Error(Errc::TimedOut, std::string(op) + ": the deadline has passed");
@@ -137,7 +137,7 @@ class UringBackend final : public Backend {
 Result<void> UringBackend::open(unsigned& flags_used) {
   evfd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (evfd_ < 0)
-    return Error(Errc::BackendUnavailable, std::string("eventfd: ") + std::strerror(errno));
+    return Error(Errc::BackendUnavailable, std::string("eventfd: ") + std::strerror(last_errno()));
   // The most capable flags the kernel accepts.
   const unsigned candidates[] = {
       IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
@@ -159,7 +159,8 @@ Result<void> UringBackend::open(unsigned& flags_used) {
   }
   if (rc != 0) {
     char buf[160];
-    std::snprintf(buf, sizeof buf, "io_uring_queue_init: %s (errno %d)", std::strerror(-rc), -rc);
+    std::snprintf(buf, sizeof buf, "io_uring_queue_init: %s (last_errno() %d)", std::strerror(-rc),
+                  -rc);
     return Error(Errc::BackendUnavailable, buf);
   }
   ring_open_ = true;
@@ -174,7 +175,7 @@ void UringBackend::start_on_this_thread() noexcept {
       rc < 0) {
     // Creating the ring worked, so this cannot fail short of a kernel bug; there is no
     // caller to report it to (the worker is starting), and running without I/O would hang.
-    std::fprintf(stderr, "smarm: IORING_REGISTER_ENABLE_RINGS: %s\n", std::strerror(errno));
+    std::fprintf(stderr, "smarm: IORING_REGISTER_ENABLE_RINGS: %s\n", std::strerror(last_errno()));
     std::abort();
   }
   arm_wake_read();

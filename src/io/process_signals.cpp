@@ -17,6 +17,7 @@
 #include <smarm/io.hpp>
 #include <smarm/process_signals.hpp>
 
+#include "core/sanitizer.hpp"
 #include "io/errors.hpp"
 
 namespace smarm::io {
@@ -36,7 +37,9 @@ std::mutex g_mu;
 // sides: a handler that enters later sees the descriptor gone).
 std::atomic<int> g_handlers_running{0};
 
-void on_signal(int sig) {
+// Not instrumented: it saves and restores errno, which the actors of the thread it
+// interrupts share (see last_errno()).
+SMARM_NO_TSAN void on_signal(int sig) {
   const int saved = errno;
   g_handlers_running.fetch_add(1, std::memory_order_seq_cst);
   if (sig > 0 && sig < kMaxSignal) {
@@ -64,7 +67,8 @@ Result<ProcessSignals> signals(std::initializer_list<int> which) {
       return Error(Errc::InvalidArgument,
                    "signals(): signal " + std::to_string(sig) + " cannot be watched");
   int fds[2];
-  if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) return detail::io::from_errno("pipe2", errno);
+  if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0)
+    return detail::io::from_errno("pipe2", detail::io::last_errno());
   std::lock_guard lock(g_mu);
   for (int sig : which)
     if (g_slots[static_cast<std::size_t>(sig)].write_fd.load() >= 0) {
@@ -83,7 +87,7 @@ Result<ProcessSignals> signals(std::initializer_list<int> which) {
     action.sa_flags = SA_RESTART;
     sigemptyset(&action.sa_mask);
     if (::sigaction(sig, &action, &slot.previous) != 0) {
-      const int err = errno;
+      const int err = detail::io::last_errno();
       slot.write_fd.store(-1);
       out.release();  // undoes the signals installed so far
       ::close(fds[1]);

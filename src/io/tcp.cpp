@@ -48,7 +48,7 @@ Result<SocketAddress> parse(std::string_view ip, std::uint16_t port) {
 
 Result<OwnedFd> new_socket(int family) {
   const int fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return detail::io::from_errno("socket", errno);
+  if (fd < 0) return detail::io::from_errno("socket", detail::io::last_errno());
   return OwnedFd(fd);
 }
 
@@ -112,7 +112,8 @@ Result<void> TcpStream::write_all(std::span<const std::byte> buf, Deadline deadl
 
 Result<void> TcpStream::shutdown_write() noexcept {
   if (!fd_) return closed("shutdown_write");
-  if (::shutdown(fd_.get(), SHUT_WR) < 0) return detail::io::from_errno("shutdown", errno);
+  if (::shutdown(fd_.get(), SHUT_WR) < 0)
+    return detail::io::from_errno("shutdown", detail::io::last_errno());
   return {};
 }
 
@@ -120,7 +121,7 @@ Result<void> TcpStream::set_nodelay(bool on) noexcept {
   if (!fd_) return closed("set_nodelay");
   const int v = on ? 1 : 0;
   if (::setsockopt(fd_.get(), IPPROTO_TCP, TCP_NODELAY, &v, sizeof v) < 0)
-    return detail::io::from_errno("setsockopt(TCP_NODELAY)", errno);
+    return detail::io::from_errno("setsockopt(TCP_NODELAY)", detail::io::last_errno());
   return {};
 }
 
@@ -132,8 +133,9 @@ Result<TcpListener> TcpListener::bind(std::string_view ip, std::uint16_t port, i
   const int one = 1;
   ::setsockopt(fd->get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (::bind(fd->get(), reinterpret_cast<const sockaddr*>(&addr->storage), addr->len) < 0)
-    return detail::io::from_errno("bind", errno);
-  if (::listen(fd->get(), backlog) < 0) return detail::io::from_errno("listen", errno);
+    return detail::io::from_errno("bind", detail::io::last_errno());
+  if (::listen(fd->get(), backlog) < 0)
+    return detail::io::from_errno("listen", detail::io::last_errno());
   TcpListener l;
   l.fd_ = std::move(*fd);
   return l;

@@ -9,6 +9,7 @@
 // if a runtime critical section was ever switched out with its lock held. Run on one and
 // two workers, and under TSan (where only SMARM_CHECK() preempts: TSan owns operator new).
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -85,8 +86,15 @@ TEST_P(PreemptStressTest, EverythingArrivesExactlyOnceUnderConstantPreemption) {
       std::uint64_t n = 0;
       while (auto m = in.recv_for(30s)) {
         const auto colon = m->find(':');
-        const int p = std::stoi(m->substr(0, colon));
-        const int i = std::stoi(m->substr(colon + 1));
+        // from_chars, not stoi: stoi saves and restores errno, a per-thread variable that
+        // TSan would see shared by the actors of one worker thread (LOOM.md, "TSan").
+        int p = -1, i = -1;
+        std::from_chars(m->data(), m->data() + colon, p);
+        std::from_chars(m->data() + colon + 1, m->data() + m->size(), i);
+        if (p < 0 || p >= kProducers || i < 0) {
+          ADD_FAILURE() << "malformed message '" << *m << "'";
+          continue;
+        }
         EXPECT_EQ(i, next[static_cast<std::size_t>(p)]) << "producer " << p;  // FIFO per sender
         next[static_cast<std::size_t>(p)] = i + 2;
         ++n;
