@@ -388,14 +388,12 @@ Result<void> EpollBackend::connect(int fd, const sockaddr* addr, socklen_t len,
 
 Result<std::unique_ptr<Backend>> Backend::create(Worker&) {
   const int epfd = epoll_create1(EPOLL_CLOEXEC);
-  if (epfd < 0)
-    return Error(Errc::BackendUnavailable,
-                 std::string("epoll_create1: ") + std::strerror(last_errno()));
+  if (epfd < 0) return unavailable("epoll_create1", last_errno());
   const int evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (evfd < 0) {
     const int err = last_errno();
     ::close(epfd);
-    return Error(Errc::BackendUnavailable, std::string("eventfd: ") + std::strerror(err));
+    return unavailable("eventfd", err);
   }
   epoll_event ev{};
   ev.events = EPOLLIN;
@@ -404,7 +402,7 @@ Result<std::unique_ptr<Backend>> Backend::create(Worker&) {
     const int err = last_errno();
     ::close(evfd);
     ::close(epfd);
-    return Error(Errc::BackendUnavailable, std::string("epoll_ctl: ") + std::strerror(err));
+    return unavailable("epoll_ctl", err);
   }
   return std::unique_ptr<Backend>(new EpollBackend(epfd, evfd));
 }

@@ -29,6 +29,12 @@ Error from_errno(const char* op, int err) {
   }
 }
 
+Error unavailable(const char* call, int err) {
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "%s: %s (errno %d)", call, std::strerror(err), err);
+  return Error(Errc::BackendUnavailable, buf);
+}
+
 SMARM_NO_TSAN int last_errno() noexcept { return errno; }
 
 }  // namespace smarm::detail::io

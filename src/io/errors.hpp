@@ -11,6 +11,10 @@ namespace smarm::detail::io {
 // Io ("read: Connection refused (errno 111)").
 Error from_errno(const char* op, int err);
 
+// unavailable is the BackendUnavailable error for a failed setup call:
+// "io_uring_queue_init: Operation not permitted (errno 1)".
+Error unavailable(const char* call, int err);
+
 // last_errno is errno, read where ThreadSanitizer does not look. errno is per thread, and
 // every actor that runs on a worker thread shares it; TSan, told that actors on one
 // thread do not synchronise (see sanitizer.hpp), would report two actors' reads and

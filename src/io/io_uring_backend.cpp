@@ -136,8 +136,7 @@ class UringBackend final : public Backend {
 
 Result<void> UringBackend::open(unsigned& flags_used) {
   evfd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (evfd_ < 0)
-    return Error(Errc::BackendUnavailable, std::string("eventfd: ") + std::strerror(last_errno()));
+  if (evfd_ < 0) return unavailable("eventfd", last_errno());
   // The most capable flags the kernel accepts.
   const unsigned candidates[] = {
       IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
@@ -157,12 +156,7 @@ Result<void> UringBackend::open(unsigned& flags_used) {
     }
     if (rc != -EINVAL) break;  // EPERM (disabled), ENOSYS, ENOMEM: no point trying less
   }
-  if (rc != 0) {
-    char buf[160];
-    std::snprintf(buf, sizeof buf, "io_uring_queue_init: %s (last_errno() %d)", std::strerror(-rc),
-                  -rc);
-    return Error(Errc::BackendUnavailable, buf);
-  }
+  if (rc != 0) return unavailable("io_uring_queue_init", -rc);
   ring_open_ = true;
   return {};
 }
