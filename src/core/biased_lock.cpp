@@ -90,11 +90,19 @@ void BiasedLock::lock_slow(const void* me) noexcept {
     return;
   }
   if (++streak_ >= threshold_ && biasing_available()) {
+    streak_ = 0;
+    // The bias only ever goes to one worker in the lock's lifetime (see the header): the
+    // owner_inside_ flag must have a single writer. A worker that once owned the bias may
+    // still be inside lock(), between its first look at owner_ and its store to
+    // owner_inside_, for as long as its thread is descheduled; when it resumes it stores
+    // and clears the flag, which would wipe out another owner's "inside" and let a revoker
+    // in beside that owner.
+    if (bias_worker_ == nullptr) bias_worker_ = me;
+    if (bias_worker_ != me) return;
     // We hold spin_, and from now on other lockers must revoke before they get in; this
     // worker's next lock() takes the fast path. The critical section in progress stays a
     // spin_ one (held_biased_ is false), so unlock() releases spin_.
     owner_.store(me, std::memory_order_relaxed);
-    streak_ = 0;
   }
 }
 

@@ -6,6 +6,7 @@
 // correctness: senders from other threads revoke it and every message still arrives once.
 #include <atomic>
 #include <cstdint>
+#include <future>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -95,6 +96,56 @@ TEST(ChannelBiasTest, ForeignSendersRevokeTheBiasAndNothingIsLost) {
     EXPECT_EQ(sum, per * (per + 1) / 2 * (threads + 1));
   });
   ASSERT_TRUE(is_ok(r));
+}
+
+TEST(ChannelBiasTest, TheBiasNeverMovesToASecondWorker) {
+  // A lock's bias goes to the first worker that earns it and to no other (see
+  // detail/biased_lock.hpp for the race a hand-over would open). Two runtimes of one
+  // worker each, alive at once, so their workers are distinct: the channel becomes biased
+  // to A's worker, then B's worker alone uses it for a long streak and must still take
+  // every lock the ordinary way.
+  if (!smarm::debug::channel_bias_available())
+    GTEST_SKIP() << "channel lock biasing is unavailable here (no membarrier(2), TSan, or "
+                    "SMARM_CHANNEL_BIAS=0)";
+  std::int64_t n =
+      smarm::test::scaled<std::int64_t>(100'000, 20'000, 5'000);  // captured: not const
+  auto ch = smarm::bounded_channel<std::int64_t>(64);
+  // pump() sends 1..n then 0 through the channel from a spawned producer and receives
+  // them on the calling actor; it returns the ordinary acquisitions this runtime made.
+  auto pump = [&ch, n] {
+    const std::uint64_t before = smarm::stats().total().channel_locks;
+    auto producer = smarm::spawn([tx = ch.tx, n]() mutable {
+      for (std::int64_t i = 1; i <= n; ++i) ASSERT_TRUE(is_ok(tx.send(i)));
+      ASSERT_TRUE(is_ok(tx.send(0)));
+    });
+    std::int64_t sum = 0;
+    for (;;) {
+      auto v = ch.rx.recv();
+      if (!v || *v == 0) break;
+      sum += *v;
+    }
+    EXPECT_EQ(sum, n * (n + 1) / 2);
+    EXPECT_TRUE(is_ok(producer.join()));
+    return smarm::stats().total().channel_locks - before;
+  };
+
+  auto [hold_tx, hold_rx] = smarm::channel<int>();
+  std::promise<std::uint64_t> a_done;
+  std::thread runtime_a([&, hold = std::move(hold_rx)]() mutable {
+    auto r = smarm::test::run_on(1, [&] {
+      a_done.set_value(pump());
+      (void)hold.recv();  // keep worker A alive (and its address taken) until B is done
+    });
+    EXPECT_TRUE(is_ok(r));
+  });
+  const std::uint64_t ordinary_a = a_done.get_future().get();
+  std::uint64_t ordinary_b = 0;
+  auto r = smarm::test::run_on(1, [&] { ordinary_b = pump(); });
+  (void)hold_tx.send(1);
+  runtime_a.join();
+  ASSERT_TRUE(is_ok(r));
+  EXPECT_LT(ordinary_a, 1'000u) << "the first worker should have earned the bias";
+  EXPECT_GE(ordinary_b, static_cast<std::uint64_t>(2 * n)) << "the bias moved to worker B";
 }
 
 }  // namespace

@@ -12,6 +12,13 @@
 // its critical section. That is the asymmetric form of Dekker's mutual exclusion: the
 // owner's cheap side is made safe by the barrier the rare side forces onto it.
 //
+// The bias goes to one worker per lock lifetime, the first to earn it; a later streak
+// on another worker leaves the lock a plain SpinLock. That keeps `owner_inside_` written by
+// one thread only. Were the bias handed to a second worker, the first could still be
+// half-way through lock() (it read owner_ == itself, then its thread was descheduled), and
+// on resuming it would set and then clear the flag while the second owner is inside —
+// after which a revoker that reads the cleared flag enters beside the second owner.
+//
 // Revocation costs microseconds (tens of them when other CPUs are busy), so a lock only
 // becomes biased after `threshold` consecutive acquisitions by one worker, and the
 // threshold grows fourfold with every revocation: a channel whose ends keep moving
@@ -47,6 +54,7 @@ class BiasedLock {
   bool held_biased_ = false;                 // how the current holder got in (holder-only)
   // Guarded by spin_: the bias decision.
   const void* last_worker_ = nullptr;
+  const void* bias_worker_ = nullptr;  // the one worker the bias may ever go to
   std::uint32_t streak_ = 0;
   std::uint32_t threshold_ = 64;
 };
