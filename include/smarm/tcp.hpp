@@ -23,27 +23,41 @@
 namespace smarm::io {
 
 // OwnedFd closes its descriptor when destroyed. Move-only.
+//
+// Each descriptor it takes gets a process-unique id(): the epoll backend keeps a
+// descriptor it knows to be owned registered between operations, and a different id
+// under the same number tells it the number now names another file (LOOM.md, "I/O").
 class OwnedFd {
  public:
   OwnedFd() = default;
-  explicit OwnedFd(int fd) noexcept : fd_(fd) {}
-  OwnedFd(OwnedFd&& o) noexcept : fd_(o.release()) {}
+  explicit OwnedFd(int fd) noexcept : fd_(fd), id_(fd >= 0 ? next_id() : 0) {}
+  OwnedFd(OwnedFd&& o) noexcept : fd_(std::exchange(o.fd_, -1)), id_(std::exchange(o.id_, 0)) {}
   OwnedFd& operator=(OwnedFd&& o) noexcept {
-    if (this != &o) reset(o.release());
+    if (this != &o) {
+      reset();
+      fd_ = std::exchange(o.fd_, -1);
+      id_ = std::exchange(o.id_, 0);
+    }
     return *this;
   }
   ~OwnedFd() { reset(); }
   int get() const noexcept { return fd_; }
+  // id is this ownership's number (0 when empty).
+  std::uint64_t id() const noexcept { return id_; }
+  // release gives the descriptor up without closing it; the caller now owns it.
   int release() noexcept {
-    const int fd = fd_;
-    fd_ = -1;
-    return fd;
+    id_ = 0;
+    return std::exchange(fd_, -1);
   }
+  // reset closes the current descriptor (if any) and takes fd.
   void reset(int fd = -1) noexcept;
   explicit operator bool() const noexcept { return fd_ >= 0; }
 
  private:
+  static std::uint64_t next_id() noexcept;
+
   int fd_ = -1;
+  std::uint64_t id_ = 0;
 };
 
 class TcpStream {

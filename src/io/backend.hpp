@@ -45,10 +45,15 @@ class Backend {
 
   // --- called by the running actor, on the worker that owns this backend ------------
   virtual Result<void> wait(int fd, Interest interest, std::int64_t deadline_ns) = 0;
-  virtual Result<std::size_t> read(int fd, std::span<std::byte> buf, std::int64_t deadline_ns) = 0;
+  // `owner` is the OwnedFd::id() of the object that owns fd (TcpStream, TcpListener), or
+  // 0 for a descriptor the caller manages itself. An owned descriptor cannot be closed
+  // behind smarm's back, so a readiness backend may keep it registered across operations;
+  // a new owner id under the same number means "a new file: register afresh".
+  virtual Result<std::size_t> read(int fd, std::span<std::byte> buf, std::int64_t deadline_ns,
+                                   std::uint64_t owner) = 0;
   virtual Result<std::size_t> write(int fd, std::span<const std::byte> buf,
-                                    std::int64_t deadline_ns) = 0;
-  virtual Result<int> accept(int listen_fd, std::int64_t deadline_ns) = 0;
+                                    std::int64_t deadline_ns, std::uint64_t owner) = 0;
+  virtual Result<int> accept(int listen_fd, std::int64_t deadline_ns, std::uint64_t owner) = 0;
   virtual Result<void> connect(int fd, const sockaddr* addr, socklen_t len,
                                std::int64_t deadline_ns) = 0;
 

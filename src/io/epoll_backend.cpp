@@ -2,14 +2,29 @@
 // block, park the actor until epoll reports the descriptor ready (backend.hpp).
 //
 // One epoll instance per worker, plus an eventfd that wake() writes to interrupt a
-// blocking poll. A wait registers the descriptor with EPOLLONESHOT for the union of what
-// its waiters want: when the event fires the kernel disarms the registration, the worker
-// wakes the matching waiters and re-arms for any that remain. A disarmed registration is
-// inert and kept (the next wait on the descriptor re-arms it with one EPOLL_CTL_MOD); a
-// wait that ends by timeout or cancellation while the registration is still armed, and
-// was the last waiter, deletes it — so an actor that gives up leaves nothing armed behind.
-// A descriptor closed and reopened under the same number is found by MOD failing with
-// ENOENT, and added afresh.
+// blocking poll. A descriptor is registered in one of two ways:
+//
+// * Owned (TcpStream, TcpListener: the call carries the OwnedFd's id). Registered once,
+//   edge-triggered, for input and output, and kept: smarm closes the descriptor itself,
+//   and a new owner id under the same number says "another file". The entry counts the
+//   edges seen per direction. An operation notes the count before its system call; a
+//   short read (or write) or EAGAIN marks the direction drained *at that count*, and the
+//   next operation in that direction parks straight away, without the system call, until
+//   an edge moves the count on — the trick Asio plays with its `try_speculative_` flags.
+//   Why that is safe: anything that makes the socket readable after our system call
+//   queues a fresh edge, and data that came before it was consumed by the short read.
+//   Only an end of stream or an error can be pending after a short read with no edge to
+//   come, and both announce themselves (RDHUP, HUP, ERR): once seen, nothing is skipped.
+//   So an echo round trip costs one recv, one send and a share of one epoll_pwait2, and
+//   no epoll_ctl at all.
+// * Not owned (io::read on a raw descriptor, the waits): the caller may close the
+//   descriptor and reuse its number at any time, which the kernel would not tell us, so
+//   each wait (re-)arms one EPOLLONESHOT registration for the union of what the entry's
+//   waiters want: an EPOLL_CTL_MOD per wait. A disarmed registration is inert and kept; a
+//   wait that ends by timeout or cancellation while the registration is still armed, and
+//   was the last waiter, deletes it — so an actor that gives up leaves nothing armed
+//   behind. A closed and reopened number shows up as MOD failing with ENOENT, and is
+//   added afresh.
 //
 // The waiters (FdWait) live on the waiting actors' stacks, linked per descriptor in
 // `fds_`, all under one SpinLock: the worker's poll and actors (which may resume on
@@ -87,9 +102,11 @@ class EpollBackend final : public Backend {
   }
 
   Result<void> wait(int fd, Interest interest, std::int64_t deadline) override;
-  Result<std::size_t> read(int fd, std::span<std::byte> buf, std::int64_t deadline) override;
-  Result<std::size_t> write(int fd, std::span<const std::byte> buf, std::int64_t deadline) override;
-  Result<int> accept(int listen_fd, std::int64_t deadline) override;
+  Result<std::size_t> read(int fd, std::span<std::byte> buf, std::int64_t deadline,
+                           std::uint64_t owner) override;
+  Result<std::size_t> write(int fd, std::span<const std::byte> buf, std::int64_t deadline,
+                            std::uint64_t owner) override;
+  Result<int> accept(int listen_fd, std::int64_t deadline, std::uint64_t owner) override;
   Result<void> connect(int fd, const sockaddr* addr, socklen_t len, std::int64_t deadline) override;
 
   std::size_t waiting() const noexcept override { return waiters_.load(std::memory_order_relaxed); }
@@ -110,12 +127,44 @@ class EpollBackend final : public Backend {
   struct FdEntry {
     FdWait* head = nullptr;
     bool registered = false;  // the kernel may hold a registration (armed or not)
-    bool armed = false;       // ... and it is armed
+    bool armed = false;       // one-shot: ... and it is armed
+    // Owned descriptors: the OwnedFd id it is registered edge-triggered for (0: one-shot
+    // mode), the edges seen per direction (kIn, kOut), and the edge count at which each
+    // direction was last seen drained (no skip unless it equals the current count).
+    std::uint64_t owner = 0;
+    std::uint32_t edges[2] = {0, 0};
+    std::uint32_t drained_at[2] = {0, 0};
+    // The peer half-closed, hung up or an error is pending (RDHUP, HUP, ERR seen). From
+    // then on a short read proves nothing — the end of stream or the error is still to be
+    // read, and no further edge will announce it — so nothing is skipped any more.
+    bool hangup = false;
   };
+  enum Direction { kIn = 0, kOut = 1 };
 
-  // arm_locked (re-)arms fd for its unfired waiters. Errors: BadDescriptor, NotPollable
-  // (EPERM: a regular file or directory, which epoll refuses), Io.
+  FdEntry& entry_locked(int fd);
+  // arm_locked (re-)arms fd one-shot for its unfired waiters; register_owned_locked
+  // registers it edge-triggered for `owner`. Both return 0 or the errno of epoll_ctl
+  // (EPERM: a regular file or directory, which epoll refuses).
   int arm_locked(int fd, FdEntry& e) noexcept;
+  int register_owned_locked(int fd, FdEntry& e, std::uint64_t owner) noexcept;
+  // Owned descriptors. begin_owned registers fd if needed and gives the edge count of
+  // direction d (`seen`) and whether the direction is known to be drained at that count
+  // (then the system call would only say EAGAIN); it returns 0 or epoll_ctl's errno.
+  // mark_drained records a drained direction. wait_edge parks until an edge of direction
+  // d moves past `seen`.
+  int begin_owned(int fd, std::uint64_t owner, Direction d, std::uint32_t& seen, bool& drained);
+  // owned_attempt is the part of an operation before its system call: register, and
+  // park first when the direction is drained and the operation has not waited yet. An
+  // error ends the operation. It sets owner to 0 when the descriptor cannot be registered
+  // (a regular file: epoll refuses it).
+  Result<void> owned_attempt(int fd, std::uint64_t& owner, Direction d, bool& may_skip,
+                             std::uint32_t& seen, std::int64_t deadline);
+  void mark_drained(int fd, std::uint64_t owner, Direction d, std::uint32_t seen) noexcept;
+  Result<void> wait_edge(int fd, std::uint64_t owner, Direction d, std::uint32_t seen,
+                         std::int64_t deadline);
+  // park_linked parks the calling actor, linked as `me` on fd's entry, until it fires,
+  // is cancelled or its deadline passes, and unlinks it.
+  Result<void> park_linked(int fd, FdWait& me, std::int64_t deadline);
   void unlink_locked(FdEntry& e, FdWait& w) noexcept;
   // Non-socket descriptors: regular files go to the blocking pool; anything else is read
   // once it is ready.
@@ -129,6 +178,12 @@ class EpollBackend final : public Backend {
   std::atomic<std::size_t> waiters_{0};
   epoll_event events_[kMaxEvents];  // the owning worker's poll only
 };
+
+EpollBackend::FdEntry& EpollBackend::entry_locked(int fd) {
+  if (static_cast<std::size_t>(fd) >= fds_.size())
+    fds_.resize(std::max<std::size_t>(static_cast<std::size_t>(fd) + 1, fds_.size() * 2));
+  return fds_[static_cast<std::size_t>(fd)];
+}
 
 int EpollBackend::arm_locked(int fd, FdEntry& e) noexcept {
   std::uint32_t want = EPOLLONESHOT;
@@ -149,7 +204,32 @@ int EpollBackend::arm_locked(int fd, FdEntry& e) noexcept {
     if (rc < 0 && last_errno() == EEXIST) rc = epoll_ctl(epfd_, EPOLL_CTL_MOD, fd, &ev);
   }
   if (rc < 0) return last_errno();
+  // A raw wait on a descriptor registered for an owner turns the entry one-shot; the
+  // owner's next operation registers it edge-triggered again.
+  e.owner = 0;
   e.registered = e.armed = true;
+  return 0;
+}
+
+int EpollBackend::register_owned_locked(int fd, FdEntry& e, std::uint64_t owner) noexcept {
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  ev.data.u64 = static_cast<std::uint64_t>(fd);
+  int rc;
+  if (e.registered) {
+    rc = epoll_ctl(epfd_, EPOLL_CTL_MOD, fd, &ev);
+    if (rc < 0 && last_errno() == ENOENT) rc = epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev);
+  } else {
+    rc = epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev);
+    if (rc < 0 && last_errno() == EEXIST) rc = epoll_ctl(epfd_, EPOLL_CTL_MOD, fd, &ev);
+  }
+  if (rc < 0) return last_errno();
+  e.owner = owner;
+  e.registered = true;
+  e.armed = false;
+  e.hangup = false;
+  // Nothing is known about the new file's state: neither direction counts as drained.
+  for (int d = 0; d < 2; ++d) e.drained_at[d] = e.edges[d] - 1;
   return 0;
 }
 
@@ -162,29 +242,8 @@ void EpollBackend::unlink_locked(FdEntry& e, FdWait& w) noexcept {
   w.next = w.prev = nullptr;
 }
 
-Result<void> EpollBackend::wait(int fd, Interest interest, std::int64_t deadline) {
-  if (auto c = check_caller("I/O wait"); !c) return c;
-  if (fd < 0) return Error(Errc::BadDescriptor, "I/O wait: negative descriptor");
-  if (deadline <= now_ns()) return poll_now(fd, interest);
-
+Result<void> EpollBackend::park_linked(int fd, FdWait& me, std::int64_t deadline) {
   Worker* w = current_worker();
-  FdWait me{interest, current_waiter()};
-  {
-    std::lock_guard lock(lock_);
-    if (static_cast<std::size_t>(fd) >= fds_.size())
-      fds_.resize(std::max<std::size_t>(static_cast<std::size_t>(fd) + 1, fds_.size() * 2));
-    FdEntry& e = fds_[static_cast<std::size_t>(fd)];
-    me.next = e.head;
-    if (e.head) e.head->prev = &me;
-    e.head = &me;
-    if (const int err = arm_locked(fd, e); err != 0) {
-      unlink_locked(e, me);
-      if (err == EPERM) return {};  // regular file or directory: always ready
-      return from_errno("epoll_ctl", err);
-    }
-    waiters_.fetch_add(1, std::memory_order_relaxed);
-  }
-
   TimerEntry timer{deadline, current_waiter(), TimerReason::WaitTimeout};
   if (deadline != kNoDeadline) w->timers.add(&timer);
   Actor* self = current_actor();
@@ -212,13 +271,88 @@ Result<void> EpollBackend::wait(int fd, Interest interest, std::int64_t deadline
     FdEntry& e = fds_[static_cast<std::size_t>(fd)];
     unlink_locked(e, me);
     waiters_.fetch_sub(1, std::memory_order_relaxed);
-    if (!e.head && e.armed) {
-      // The last waiter gave up while the registration was armed: take it back.
+    if (!e.head && e.armed && e.owner == 0) {
+      // The last waiter gave up while the one-shot registration was armed: take it back.
       epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
       e.registered = e.armed = false;
     }
   }
   return out;
+}
+
+Result<void> EpollBackend::wait(int fd, Interest interest, std::int64_t deadline) {
+  if (auto c = check_caller("I/O wait"); !c) return c;
+  if (fd < 0) return Error(Errc::BadDescriptor, "I/O wait: negative descriptor");
+  if (deadline <= now_ns()) return poll_now(fd, interest);
+
+  FdWait me{interest, current_waiter()};
+  {
+    std::lock_guard lock(lock_);
+    FdEntry& e = entry_locked(fd);
+    me.next = e.head;
+    if (e.head) e.head->prev = &me;
+    e.head = &me;
+    if (const int err = arm_locked(fd, e); err != 0) {
+      unlink_locked(e, me);
+      if (err == EPERM) return {};  // regular file or directory: always ready
+      return from_errno("epoll_ctl", err);
+    }
+    waiters_.fetch_add(1, std::memory_order_relaxed);
+  }
+  return park_linked(fd, me, deadline);
+}
+
+int EpollBackend::begin_owned(int fd, std::uint64_t owner, Direction d, std::uint32_t& seen,
+                              bool& drained) {
+  std::lock_guard lock(lock_);
+  FdEntry& e = entry_locked(fd);
+  if (e.owner != owner)
+    if (const int err = register_owned_locked(fd, e, owner); err != 0) return err;
+  seen = e.edges[d];
+  drained = !e.hangup && e.drained_at[d] == seen;
+  return 0;
+}
+
+Result<void> EpollBackend::owned_attempt(int fd, std::uint64_t& owner, Direction d, bool& may_skip,
+                                         std::uint32_t& seen, std::int64_t deadline) {
+  for (;;) {
+    bool drained = false;
+    if (const int err = begin_owned(fd, owner, d, seen, drained); err != 0) {
+      if (err != EPERM) return from_errno("epoll_ctl", err);
+      owner = 0;  // not pollable: the one-shot path handles such descriptors
+      return {};
+    }
+    if (!drained || !may_skip) return {};
+    may_skip = false;
+    if (auto r = wait_edge(fd, owner, d, seen, deadline); !r) return r;
+  }
+}
+
+void EpollBackend::mark_drained(int fd, std::uint64_t owner, Direction d,
+                                std::uint32_t seen) noexcept {
+  std::lock_guard lock(lock_);
+  FdEntry& e = fds_[static_cast<std::size_t>(fd)];
+  if (e.owner == owner) e.drained_at[d] = seen;
+}
+
+Result<void> EpollBackend::wait_edge(int fd, std::uint64_t owner, Direction d, std::uint32_t seen,
+                                     std::int64_t deadline) {
+  const Interest interest = d == kIn ? kReadable : kWritable;
+  if (deadline <= now_ns()) return poll_now(fd, interest);
+  FdWait me{interest, current_waiter()};
+  {
+    std::lock_guard lock(lock_);
+    FdEntry& e = entry_locked(fd);
+    // Another registration replaced ours (a raw wait on the same number), or an edge
+    // arrived since the caller looked: either way, go and try the system call.
+    if (e.owner != owner || e.edges[d] != seen) return {};
+    e.drained_at[d] = seen;
+    me.next = e.head;
+    if (e.head) e.head->prev = &me;
+    e.head = &me;
+    waiters_.fetch_add(1, std::memory_order_relaxed);
+  }
+  return park_linked(fd, me, deadline);
 }
 
 void EpollBackend::poll(std::int64_t timeout_ns) noexcept {
@@ -257,7 +391,14 @@ void EpollBackend::poll(std::int64_t timeout_ns) noexcept {
     std::lock_guard lock(lock_);
     if (static_cast<std::size_t>(fd) >= fds_.size()) continue;
     FdEntry& e = fds_[static_cast<std::size_t>(fd)];
-    e.armed = false;  // EPOLLONESHOT
+    const bool edge_triggered = e.owner != 0;
+    if (edge_triggered) {
+      if (ev.events & satisfying(kReadable)) ++e.edges[kIn];
+      if (ev.events & satisfying(kWritable)) ++e.edges[kOut];
+      if (ev.events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) e.hangup = true;
+    } else {
+      e.armed = false;  // EPOLLONESHOT
+    }
     bool unfired_left = false;
     for (FdWait* w = e.head; w; w = w->next) {
       if (w->fired) continue;
@@ -272,7 +413,9 @@ void EpollBackend::poll(std::int64_t timeout_ns) noexcept {
         unfired_left = true;
       }
     }
-    if (unfired_left) arm_locked(fd, e);  // an error leaves them to their deadline
+    // One-shot: re-arm for the waiters left (an error leaves them to their deadline).
+    // Edge-triggered registrations stay armed by themselves.
+    if (unfired_left && !edge_triggered) arm_locked(fd, e);
   }
   for (std::size_t i = 0; i < nwake; ++i) unpark(wake[i]);
 }
@@ -280,33 +423,61 @@ void EpollBackend::poll(std::int64_t timeout_ns) noexcept {
 // ---------------------------------------------------------------------------------------
 // Operations: the system call first; on EAGAIN wait for readiness and try again.
 
-Result<std::size_t> EpollBackend::read(int fd, std::span<std::byte> buf, std::int64_t deadline) {
+// Owned descriptors (owner != 0) skip the system call when their direction is known to
+// be drained, and mark it drained after a short transfer or EAGAIN; see the top of file.
+// Only the first attempt of an operation may skip: after any wait, try the call.
+
+Result<std::size_t> EpollBackend::read(int fd, std::span<std::byte> buf, std::int64_t deadline,
+                                       std::uint64_t owner) {
   if (auto c = check_caller("read"); !c) return c.error();
   if (buf.empty()) return std::size_t{0};
+  if (fd < 0) return Error(Errc::BadDescriptor, "read: negative descriptor");
+  bool may_skip = true;
   for (;;) {
+    std::uint32_t seen = 0;
+    if (owner)
+      if (auto r = owned_attempt(fd, owner, kIn, may_skip, seen, deadline); !r) return r.error();
     const ssize_t n = ::recv(fd, buf.data(), buf.size(), MSG_DONTWAIT);
-    if (n > 0) return static_cast<std::size_t>(n);
+    if (n > 0) {
+      if (owner && static_cast<std::size_t>(n) < buf.size()) mark_drained(fd, owner, kIn, seen);
+      return static_cast<std::size_t>(n);
+    }
     if (n == 0) return Error(Errc::Eof, "read: end of stream");
     if (last_errno() == EINTR) continue;
     if (last_errno() == ENOTSOCK) return read_other(fd, buf, deadline);
     if (last_errno() != EAGAIN && last_errno() != EWOULDBLOCK)
       return from_errno("read", last_errno());
-    if (auto r = wait(fd, kReadable, deadline); !r) return r.error();
+    may_skip = false;
+    if (auto r = owner ? wait_edge(fd, owner, kIn, seen, deadline) : wait(fd, kReadable, deadline);
+        !r)
+      return r.error();
   }
 }
 
 Result<std::size_t> EpollBackend::write(int fd, std::span<const std::byte> buf,
-                                        std::int64_t deadline) {
+                                        std::int64_t deadline, std::uint64_t owner) {
   if (auto c = check_caller("write"); !c) return c.error();
   if (buf.empty()) return std::size_t{0};
+  if (fd < 0) return Error(Errc::BadDescriptor, "write: negative descriptor");
+  bool may_skip = true;
   for (;;) {
+    std::uint32_t seen = 0;
+    if (owner)
+      if (auto r = owned_attempt(fd, owner, kOut, may_skip, seen, deadline); !r) return r.error();
     const ssize_t n = ::send(fd, buf.data(), buf.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (n >= 0) return static_cast<std::size_t>(n);
+    if (n >= 0) {
+      // A short send means the socket's buffer is full ("drained" of room).
+      if (owner && static_cast<std::size_t>(n) < buf.size()) mark_drained(fd, owner, kOut, seen);
+      return static_cast<std::size_t>(n);
+    }
     if (last_errno() == EINTR) continue;
     if (last_errno() == ENOTSOCK) return write_other(fd, buf, deadline);
     if (last_errno() != EAGAIN && last_errno() != EWOULDBLOCK)
       return from_errno("write", last_errno());
-    if (auto r = wait(fd, kWritable, deadline); !r) return r.error();
+    may_skip = false;
+    if (auto r = owner ? wait_edge(fd, owner, kOut, seen, deadline) : wait(fd, kWritable, deadline);
+        !r)
+      return r.error();
   }
 }
 
@@ -357,15 +528,25 @@ Result<std::size_t> EpollBackend::write_other(int fd, std::span<const std::byte>
   }
 }
 
-Result<int> EpollBackend::accept(int listen_fd, std::int64_t deadline) {
+Result<int> EpollBackend::accept(int listen_fd, std::int64_t deadline, std::uint64_t owner) {
   if (auto c = check_caller("accept"); !c) return c.error();
+  if (listen_fd < 0) return Error(Errc::BadDescriptor, "accept: negative descriptor");
+  bool may_skip = true;
   for (;;) {
+    std::uint32_t seen = 0;
+    if (owner)
+      if (auto r = owned_attempt(listen_fd, owner, kIn, may_skip, seen, deadline); !r)
+        return r.error();
     const int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) return fd;
     if (last_errno() == EINTR || last_errno() == ECONNABORTED) continue;
     if (last_errno() != EAGAIN && last_errno() != EWOULDBLOCK)
       return from_errno("accept", last_errno());
-    if (auto r = wait(listen_fd, kReadable, deadline); !r) return r.error();
+    may_skip = false;
+    if (auto r = owner ? wait_edge(listen_fd, owner, kIn, seen, deadline)
+                       : wait(listen_fd, kReadable, deadline);
+        !r)
+      return r.error();
   }
 }
 

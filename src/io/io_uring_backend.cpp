@@ -87,9 +87,12 @@ class UringBackend final : public Backend {
   Result<void> open(unsigned& flags_used);
 
   Result<void> wait(int fd, Interest interest, std::int64_t deadline) override;
-  Result<std::size_t> read(int fd, std::span<std::byte> buf, std::int64_t deadline) override;
-  Result<std::size_t> write(int fd, std::span<const std::byte> buf, std::int64_t deadline) override;
-  Result<int> accept(int listen_fd, std::int64_t deadline) override;
+  // Completions need no registration, so the owner of a descriptor does not matter here.
+  Result<std::size_t> read(int fd, std::span<std::byte> buf, std::int64_t deadline,
+                           std::uint64_t owner) override;
+  Result<std::size_t> write(int fd, std::span<const std::byte> buf, std::int64_t deadline,
+                            std::uint64_t owner) override;
+  Result<int> accept(int listen_fd, std::int64_t deadline, std::uint64_t owner) override;
   Result<void> connect(int fd, const sockaddr* addr, socklen_t len, std::int64_t deadline) override;
 
   std::size_t waiting() const noexcept override {
@@ -326,7 +329,8 @@ Result<std::size_t> finish(int res, const char* op, bool reading) {
   return from_errno(op, -res);
 }
 
-Result<std::size_t> UringBackend::read(int fd, std::span<std::byte> buf, std::int64_t deadline) {
+Result<std::size_t> UringBackend::read(int fd, std::span<std::byte> buf, std::int64_t deadline,
+                                       std::uint64_t) {
   if (auto c = check_caller("read"); !c) return c.error();
   if (buf.empty()) return std::size_t{0};
   if (fd < 0) return Error(Errc::BadDescriptor, "read: negative descriptor");
@@ -352,7 +356,7 @@ Result<std::size_t> UringBackend::read(int fd, std::span<std::byte> buf, std::in
 }
 
 Result<std::size_t> UringBackend::write(int fd, std::span<const std::byte> buf,
-                                        std::int64_t deadline) {
+                                        std::int64_t deadline, std::uint64_t) {
   if (auto c = check_caller("write"); !c) return c.error();
   if (buf.empty()) return std::size_t{0};
   if (fd < 0) return Error(Errc::BadDescriptor, "write: negative descriptor");
@@ -384,7 +388,7 @@ Result<std::size_t> UringBackend::write(int fd, std::span<const std::byte> buf,
   }
 }
 
-Result<int> UringBackend::accept(int listen_fd, std::int64_t deadline) {
+Result<int> UringBackend::accept(int listen_fd, std::int64_t deadline, std::uint64_t) {
   if (auto c = check_caller("accept"); !c) return c.error();
   if (listen_fd < 0) return Error(Errc::BadDescriptor, "accept: negative descriptor");
   if (deadline <= now_ns()) {

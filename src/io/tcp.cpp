@@ -5,12 +5,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <string>
 
 #include <smarm/tcp.hpp>
 
 #include "io/errors.hpp"
+#include "io/owned_io.hpp"
 
 namespace smarm::io {
 
@@ -58,9 +60,15 @@ Error closed(const char* op) {
 
 }  // namespace
 
+std::uint64_t OwnedFd::next_id() noexcept {
+  static std::atomic<std::uint64_t> counter{0};
+  return counter.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
 void OwnedFd::reset(int fd) noexcept {
   if (fd_ >= 0) ::close(fd_);
   fd_ = fd;
+  id_ = fd >= 0 ? next_id() : 0;
 }
 
 Result<TcpStream> TcpStream::connect(std::string_view ip, std::uint16_t port, Deadline deadline) {
@@ -77,7 +85,7 @@ Result<TcpStream> TcpStream::connect(std::string_view ip, std::uint16_t port, De
 
 Result<std::size_t> TcpStream::read(std::span<std::byte> buf, Deadline deadline) noexcept {
   if (!fd_) return closed("read");
-  return io::read(fd_.get(), buf, deadline);
+  return detail::io::read(fd_.get(), fd_.id(), buf, deadline);
 }
 
 Result<void> TcpStream::read_exact(std::span<std::byte> buf, Deadline deadline,
@@ -86,7 +94,7 @@ Result<void> TcpStream::read_exact(std::span<std::byte> buf, Deadline deadline,
   Result<void> out;
   if (!fd_) out = closed("read_exact");
   while (out && done < buf.size()) {
-    auto n = io::read(fd_.get(), buf.subspan(done), deadline);
+    auto n = detail::io::read(fd_.get(), fd_.id(), buf.subspan(done), deadline);
     if (!n)
       out = n.error();
     else
@@ -98,7 +106,7 @@ Result<void> TcpStream::read_exact(std::span<std::byte> buf, Deadline deadline,
 
 Result<std::size_t> TcpStream::write(std::span<const std::byte> buf, Deadline deadline) noexcept {
   if (!fd_) return closed("write");
-  return io::write(fd_.get(), buf, deadline);
+  return detail::io::write(fd_.get(), fd_.id(), buf, deadline);
 }
 
 Result<void> TcpStream::write_all(std::span<const std::byte> buf, Deadline deadline,
@@ -107,7 +115,7 @@ Result<void> TcpStream::write_all(std::span<const std::byte> buf, Deadline deadl
     if (written) *written = 0;
     return closed("write_all");
   }
-  return io::write_all(fd_.get(), buf, deadline, written);
+  return detail::io::write_all(fd_.get(), fd_.id(), buf, deadline, written);
 }
 
 Result<void> TcpStream::shutdown_write() noexcept {
@@ -143,7 +151,7 @@ Result<TcpListener> TcpListener::bind(std::string_view ip, std::uint16_t port, i
 
 Result<TcpStream> TcpListener::accept(Deadline deadline) noexcept {
   if (!fd_) return closed("accept");
-  auto fd = io::accept(fd_.get(), deadline);
+  auto fd = detail::io::accept(fd_.get(), fd_.id(), deadline);
   if (!fd) return fd.error();
   return TcpStream(OwnedFd(*fd));
 }

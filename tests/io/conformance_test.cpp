@@ -427,6 +427,152 @@ TEST_F(IoTest, ABusyWorkerStillSeesItsIo) {
   ::close(sv[1]);
 }
 
+// A connection whose data is always there never makes its reader wait. Every I/O call
+// is a preemption point, so such a loop still gives the worker up once its timeslice is
+// used: here a reader drains a full socket one byte at a time while an actor queued
+// behind it on the only worker must get to run before the socket is empty. With
+// preemption off, the epoll backend lets the reader drain it all first (the control);
+// io_uring parks every read until its completion, so there the control does not apply.
+struct NeverWaitingReader {
+  std::size_t filled = 0;
+  std::size_t left_when_other_ran = 0;
+  bool other_ran = false;
+};
+
+NeverWaitingReader never_waiting_reader(smarm::Config config) {
+  int sv[2];
+  EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+  NeverWaitingReader out;
+  // Fill the socket: a 1-byte read loop over it takes far longer than a timeslice.
+  const std::string chunk(4096, 'x');
+  for (;;) {
+    const ssize_t n = ::send(sv[1], chunk.data(), chunk.size(), MSG_DONTWAIT);
+    if (n <= 0) break;
+    out.filled += static_cast<std::size_t>(n);
+  }
+  EXPECT_GT(out.filled, 64u * 1024);
+  std::atomic<std::size_t> read_so_far{0};
+  std::atomic<bool> stop{false};
+  auto r = smarm::test::run_checked(std::move(config), [&] {
+    io::TcpStream stream{io::OwnedFd(sv[0])};
+    auto reader = smarm::spawn([&] {
+      std::byte b[1];
+      while (!stop.load(std::memory_order_relaxed) && read_so_far.load() < out.filled) {
+        auto n = stream.read(b, smarm::Clock::now() + 30s);
+        if (!n) break;
+        read_so_far.fetch_add(*n);
+      }
+    });
+    auto other = smarm::spawn([&] {
+      out.other_ran = true;
+      out.left_when_other_ran = out.filled - read_so_far.load();
+      stop.store(true);
+    });
+    EXPECT_TRUE(is_ok(other.join()));
+    EXPECT_TRUE(is_ok(reader.join()));
+  });
+  EXPECT_TRUE(is_ok(r));
+  ::close(sv[1]);
+  return out;
+}
+
+TEST_F(IoTest, AnIoLoopThatNeverWaitsStillGivesTheWorkerUp) {
+  auto cfg = smarm::Config::exact(1);
+  auto o = never_waiting_reader(cfg);
+  EXPECT_TRUE(o.other_ran);
+  EXPECT_GT(o.left_when_other_ran, 0u)
+      << "the reader drained " << o.filled << " bytes before the other actor ran";
+}
+
+TEST_F(IoTest, WithoutPreemptionAnIoLoopThatNeverWaitsHoldsTheWorker) {
+  if (std::string(io::backend_name()) != "epoll")
+    GTEST_SKIP() << "io_uring parks every read until its completion";
+  auto cfg = smarm::Config::exact(1).preemption(false).stall_detector(false);
+  auto o = never_waiting_reader(cfg);
+  EXPECT_TRUE(o.other_ran);
+  EXPECT_EQ(o.left_when_other_ran, 0u);
+}
+
+// The epoll backend keeps a TcpStream's descriptor registered between operations, and
+// must notice when the number it knows names another file. Streams are made and closed
+// in turn, so their numbers are reused; every reader parks before its data comes, so a
+// registration lost to a reused number would leave it waiting (until its deadline). Raw
+// io::read calls on the same numbers, in between, change how the number is registered.
+TEST_F(IoTest, ReusedDescriptorNumbersKeepWorking) {
+  const int rounds = smarm::test::scaled(100, 50, 20);
+  auto r = smarm::test::run_on(1, [&] {
+    std::set<int> numbers;
+    for (int i = 0; i < rounds; ++i) {
+      int sv[2];
+      ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+      numbers.insert(sv[0]);
+      const bool raw = i % 3 == 2;
+      io::TcpStream a{io::OwnedFd(sv[0])};
+      io::TcpStream b{io::OwnedFd(sv[1])};
+      auto reader = smarm::spawn([&] {
+        std::byte buf[16];
+        auto n = raw ? io::read(a.fd(), buf, smarm::Clock::now() + 10s)
+                     : a.read(buf, smarm::Clock::now() + 10s);
+        if (!n) return std::string("error: ") + n.error().message();
+        return text(std::span(buf, *n));
+      });
+      (void)smarm::yield_now();  // the reader parks first
+      ASSERT_TRUE(is_ok(b.write_all(bytes("round"), smarm::Clock::now() + 10s)));
+      auto got = reader.join();
+      ASSERT_TRUE(is_ok(got));
+      EXPECT_EQ(*got, "round") << "round " << i;
+    }
+    EXPECT_LT(numbers.size(), 4u) << "descriptor numbers were not reused";
+  });
+  EXPECT_TRUE(is_ok(r));
+}
+
+// A read that returns less than its buffer has emptied the socket, so the next read may
+// park without asking the kernel first; one that fills its buffer has not, and must not.
+// Both must see data that comes later, and a drained socket with a passed deadline
+// times out at once.
+TEST_F(IoTest, ShortAndFullReadsBothSeeLaterData) {
+  auto r = smarm::test::run_on(1, [&] {
+    int sv[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+    io::TcpStream a{io::OwnedFd(sv[0])};
+    io::TcpStream b{io::OwnedFd(sv[1])};
+    const auto soon = [] { return smarm::Clock::now() + 10s; };
+    ASSERT_TRUE(is_ok(b.write_all(bytes("0123456789"), soon())));
+    std::byte buf[4];
+    std::string got;
+    for (int i = 0; i < 3; ++i) {  // 4 + 4 + 2: the last one is short
+      auto n = a.read(buf, soon());
+      ASSERT_TRUE(is_ok(n));
+      got += text(std::span(buf, *n));
+    }
+    EXPECT_EQ(got, "0123456789");
+    EXPECT_TRUE(has_errc(a.read(buf, smarm::Clock::now()), Errc::TimedOut));
+    // After a short read: the next read parks, and later data wakes it.
+    auto late = smarm::spawn([&] {
+      (void)smarm::sleep_for(2ms);
+      return b.write_all(bytes("late"), soon());
+    });
+    auto n = a.read(buf, soon());
+    ASSERT_TRUE(is_ok(n));
+    EXPECT_EQ(text(std::span(buf, *n)), "late");  // exactly fills buf: not drained
+    EXPECT_TRUE(is_ok(late.join()));
+    // After a full read: the next read asks the kernel, parks, and is woken.
+    auto later = smarm::spawn([&] {
+      (void)smarm::sleep_for(2ms);
+      return b.write_all(bytes("xy"), soon());
+    });
+    n = a.read(buf, soon());
+    ASSERT_TRUE(is_ok(n));
+    EXPECT_EQ(text(std::span(buf, *n)), "xy");
+    EXPECT_TRUE(is_ok(later.join()));
+    // The peer closes: a drained stream still sees the end.
+    b.close();
+    EXPECT_TRUE(has_errc(a.read(buf, soon()), Errc::Eof));
+  });
+  EXPECT_TRUE(is_ok(r));
+}
+
 // epoll cannot wait for regular files (they are always "ready", and a read may still
 // block on the disk): that backend sends them to the blocking pool. io_uring reads them
 // as operations of its own. Both give the same results.
