@@ -225,9 +225,9 @@ task<std::int64_t> await_in_a_loop(std::int64_t n) {
 TEST(TaskTest, AwaitingInALongLoopDoesNotGrowTheStack) {
   // A 64 KiB stack: if each co_await left a frame behind (symmetric transfer without a
   // tail call, as GCC emits at -O0 and under ASan), this loop would overflow it.
-  const std::int64_t n = smarm::test::scaled<std::int64_t>(1'000'000, 200'000, 50'000);
+  constexpr std::int64_t n = smarm::test::scaled<std::int64_t>(1'000'000, 200'000, 50'000);
   auto r = smarm::test::run_checked(smarm::Config::exact(1).stack_size(64 * 1024),
-                                    [n] { return await_in_a_loop(n).get().value(); });
+                                    [] { return await_in_a_loop(n).get().value(); });
   ASSERT_TRUE(is_ok(r));
   std::int64_t expected = 0;
   for (std::int64_t i = 0; i < n; ++i) expected += i % 7;
@@ -299,8 +299,8 @@ task<void> send_range(smarm::Sender<int> tx, int n) {
 }
 
 TEST(TaskTest, CoAwaitRecvAndSendOnABoundedChannelAcrossActors) {
-  const int n = smarm::test::scaled(100'000, 10'000, 2'000);
-  auto r = run_on(2, [n] {
+  constexpr int n = smarm::test::scaled(100'000, 10'000, 2'000);
+  auto r = run_on(2, [] {
     auto ch = smarm::bounded_channel<int>(1);  // every send beyond one parks
     auto consumer = smarm::spawn(sum_until_closed(std::move(ch.rx)));
     auto producer = smarm::spawn(send_range(std::move(ch.tx), n));
@@ -365,9 +365,9 @@ task<void> increment_under_lock(smarm::Mutex<std::int64_t>* m, int times) {
 }
 
 TEST(TaskTest, CoAwaitMutexLockSerialisesTasksOnTwoWorkers) {
-  const int per_task = smarm::test::scaled(2'000, 500, 200);
+  constexpr int per_task = smarm::test::scaled(2'000, 500, 200);
   smarm::Mutex<std::int64_t> m(0);
-  auto r = run_on(2, [&m, per_task] {
+  auto r = run_on(2, [&m] {
     std::vector<smarm::JoinHandle<void>> hs;
     for (int i = 0; i < 4; ++i) hs.push_back(smarm::spawn(increment_under_lock(&m, per_task)));
     for (auto& res : smarm::join_all(hs)) EXPECT_TRUE(is_ok(res));
@@ -571,9 +571,9 @@ task<std::int64_t> client(int id, int rounds) {
 }
 
 TEST(TaskTest, ManyTasksTalkOnTwoWorkers) {
-  const int clients = smarm::test::scaled(500, 200, 50);
-  const int rounds = smarm::test::scaled(200, 50, 20);
-  auto r = run_on(2, [clients, rounds] {
+  constexpr int clients = smarm::test::scaled(500, 200, 50);
+  constexpr int rounds = smarm::test::scaled(200, 50, 20);
+  auto r = run_on(2, [] {
     std::vector<smarm::JoinHandle<std::int64_t>> hs;
     for (int id = 0; id < clients; ++id) hs.push_back(smarm::spawn(client(id, rounds)));
     std::int64_t total = 0;
