@@ -17,6 +17,7 @@
 #include <smarm/spawn.hpp>
 #include <smarm/stats.hpp>
 #include <smarm/supervisor.hpp>
+#include <smarm/task.hpp>
 #include <smarm/tcp.hpp>
 #include <smarm/timer.hpp>
 #include <smarm/trace.hpp>
