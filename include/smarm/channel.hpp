@@ -72,6 +72,8 @@ class ChannelState final : public ChannelCore {
   using ChannelCore::ChannelCore;
   RingQueue<T> queue;  // guarded by the ChannelCore lock
 };
+// ChannelAccess reaches a Sender's or Receiver's state for smarm::select (select.hpp).
+struct ChannelAccess;
 }  // namespace detail
 
 template <class T>
@@ -203,6 +205,7 @@ class Sender {
  private:
   friend Channel<T> channel<T>();
   friend Channel<T> bounded_channel<T>(std::size_t);
+  friend struct detail::ChannelAccess;
   explicit Sender(detail::ChannelState<T>* s) noexcept : state_(s) {}
   void reset() noexcept {
     if (auto* s = std::exchange(state_, nullptr)) {
@@ -336,6 +339,7 @@ class Receiver {
  private:
   friend Channel<T> channel<T>();
   friend Channel<T> bounded_channel<T>(std::size_t);
+  friend struct detail::ChannelAccess;
   explicit Receiver(detail::ChannelState<T>* s) noexcept : state_(s) {}
   void reset() noexcept {
     if (auto* s = std::exchange(state_, nullptr)) {

@@ -8,6 +8,7 @@
 #include <smarm/error.hpp>
 #include <smarm/io.hpp>
 #include <smarm/join_all.hpp>
+#include <smarm/mailbox.hpp>  // with select.hpp and overloaded.hpp
 #include <smarm/mutex.hpp>
 #include <smarm/pid.hpp>
 #include <smarm/preempt.hpp>

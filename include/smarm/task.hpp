@@ -60,6 +60,7 @@
 
 #include <smarm/detail/core.hpp>
 #include <smarm/error.hpp>
+#include <smarm/select.hpp>
 #include <smarm/spawn.hpp>
 
 namespace smarm {
@@ -74,6 +75,9 @@ template <class V>
 inline constexpr bool enable_co_await_value = false;
 template <class T, class E>
 inline constexpr bool enable_co_await_value<Result<T, E>> = true;
+// select() has run by the time co_await sees its outcome, like any other smarm call.
+template <class... Cases>
+inline constexpr bool enable_co_await_value<Selected<Cases...>> = true;
 
 namespace detail {
 

@@ -115,6 +115,18 @@ Result<bool> ChannelCore::wait_send_locked(Actor* self, Waiter& w,
   return false;  // a timeout is reported by the next call, after one last look for room
 }
 
+void ChannelCore::select_add_send_locked(Waiter& w) noexcept {
+  w.filled.store(false, std::memory_order_relaxed);  // not yet visible to any receiver
+  w.next = nullptr;
+  w.prev = send_tail_;
+  if (send_tail_)
+    send_tail_->next = &w;
+  else
+    send_head_ = &w;
+  send_tail_ = &w;
+  w.queued = true;
+}
+
 void ChannelCore::unlink_sender_locked(Waiter& w) noexcept {
   if (w.prev)
     w.prev->next = w.next;

@@ -327,6 +327,26 @@ TEST(TaskTest, CoAwaitYieldsErrorsUnchanged) {
   EXPECT_EQ(*r, 42);
 }
 
+// select() is awaitable like any smarm call: it has run when co_await sees its outcome.
+task<int> select_in_a_task(smarm::Receiver<int> a, smarm::Receiver<int> b) {
+  auto first = co_await smarm::select(smarm::recv(a), smarm::recv(b), smarm::after(10s));
+  EXPECT_EQ(first.index(), 1u);
+  auto none = co_await smarm::select(smarm::recv(a), smarm::after(1ms));
+  EXPECT_EQ(none.error().code(), Errc::TimedOut);
+  co_return first.get<1>();
+}
+
+TEST(TaskTest, CoAwaitSelect) {
+  auto r = run_on(1, [] {
+    auto a = smarm::channel<int>();
+    auto b = smarm::channel<int>();
+    EXPECT_TRUE(is_ok(b.tx.send(7)));
+    return select_in_a_task(std::move(a.rx), std::move(b.rx)).get().value();
+  });
+  ASSERT_TRUE(is_ok(r));
+  EXPECT_EQ(*r, 7);
+}
+
 task<int> sleeps_then_reads(const std::atomic<int>* flag) {
   const auto before = smarm::Clock::now();
   EXPECT_TRUE(is_ok(co_await smarm::sleep_for(5ms)));

@@ -116,6 +116,36 @@ class ChannelCore {
   // sender_dropped() closes the channel for the receiver when the last sender goes.
   void sender_dropped() noexcept;
   bool receiver_alive_locked() const noexcept { return receiver_alive_; }
+
+  // --- select support (select.hpp). A select registers one Waiter per channel case, all
+  // sharing one claim word, taking each channel's lock in turn (never two at once). The
+  // wakers above already claim before they hand anything over, so a select waiter is
+  // filled by at most one queue; these calls only add and remove the registrations.
+  //
+  // select_add_recv_locked makes w the channel's parked receiver (with the lock held).
+  void select_add_recv_locked(Waiter& w) noexcept { recv_waiter_ = &w; }
+  // select_remove_recv_locked unregisters w if a waker has not already taken it.
+  void select_remove_recv_locked(Waiter& w) noexcept {
+    if (recv_waiter_ == &w) recv_waiter_ = nullptr;
+  }
+  // select_add_send_locked queues w (its slot points at the value) behind earlier senders.
+  void select_add_send_locked(Waiter& w) noexcept;
+  // select_remove_send_locked unlinks w if no receiver (or close) has unlinked it yet.
+  void select_remove_send_locked(Waiter& w) noexcept {
+    if (w.queued) unlink_sender_locked(w);
+  }
+  // has_recv_waiter_locked(own) says whether a receiver other than the select owning
+  // `own` is parked here (a send could hand its value straight over).
+  bool has_recv_waiter_locked(const std::atomic<int>* own) const noexcept {
+    return recv_waiter_ != nullptr && (own == nullptr || recv_waiter_->claim != own);
+  }
+  // has_send_waiter_locked(own) says whether a sender other than the select owning `own`
+  // is parked here (a receive could take its value).
+  bool has_send_waiter_locked(const std::atomic<int>* own) const noexcept {
+    for (const Waiter* w = send_head_; w; w = w->next)
+      if (own == nullptr || w->claim != own) return true;
+    return false;
+  }
   bool senders_gone() const noexcept { return senders_.load(std::memory_order_acquire) == 0; }
   std::size_t capacity() const noexcept { return capacity_; }
   const BiasedLock& lock_for_stats() const noexcept { return lock_; }

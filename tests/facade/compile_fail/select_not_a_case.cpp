@@ -1,0 +1,5 @@
+// expect: no matching function for call to.*select
+// An argument that is not a case (here a Receiver itself, not recv(rx)) does not compile.
+#include <smarm/select.hpp>
+
+void f(smarm::Receiver<int>& rx) { (void)smarm::select(rx); }
