@@ -10,6 +10,7 @@
 #include <smarm/join_all.hpp>
 #include <smarm/mutex.hpp>
 #include <smarm/pid.hpp>
+#include <smarm/pipe.hpp>
 #include <smarm/preempt.hpp>
 #include <smarm/process_signals.hpp>
 #include <smarm/runtime.hpp>
