@@ -87,6 +87,7 @@ void run_w1_skynet(Reporter& rep, std::size_t threads);
 void run_w2_ping_pong(Reporter& rep, std::size_t threads);
 void run_w3_ring(Reporter& rep, std::size_t threads);
 void run_w4_primes(Reporter& rep, std::size_t threads);
+void run_w5_pipeline(Reporter& rep, std::size_t threads);
 void run_w9_switch(Reporter& rep, std::size_t threads);
 
 }  // namespace smarm::bench::vs_asio

@@ -1,4 +1,4 @@
-// main.cpp — asio-bench, the Boost.Asio comparison runner (BENCHMARKS.md W1-W4, W9 with
+// main.cpp — asio-bench, the Boost.Asio comparison runner (BENCHMARKS.md W1-W5, W9 with
 // Asio C++20 coroutines, runtime=asio). The same command line and output as smarm-bench
 // (benchmarks/workloads/main.cpp), so the two can be run side by side:
 //
@@ -22,6 +22,7 @@ constexpr bench::Workload kWorkloads[] = {
     {"W2", false, vs::run_w2_ping_pong, "ping-pong: 1,000,000 round trips over two channels"},
     {"W3", true, vs::run_w3_ring, "ring: 1,000 coroutines, 1,000,000 hops"},
     {"W4", true, vs::run_w4_primes, "primes below 2,000,000 in 200 coroutines"},
+    {"W5", true, vs::run_w5_pipeline, "pipeline: 1,000,000 items, 4 coroutines, channels of 64"},
     {"W9", false, vs::run_w9_switch, "post() switch, 10,000,000 switches"},
 };
 

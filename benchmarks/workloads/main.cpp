@@ -1,4 +1,4 @@
-// main.cpp — smarm-bench, the workload runner (BENCHMARKS.md W1-W4, W7, W7b, W8, W8b, W9; TL).
+// main.cpp — smarm-bench, the workload runner (BENCHMARKS.md W1-W5, W7, W7b, W8, W8b, W9; TL).
 //
 //   smarm-bench W1 --threads 2      one workload at T=2
 //   smarm-bench W2 W3 --runs 9      several workloads, 9 timed runs each
@@ -27,6 +27,8 @@ constexpr bench::Workload kWorkloads[] = {
     {"W2", false, bench::run_w2_ping_pong, "ping-pong: 1,000,000 round trips"},
     {"W3", true, bench::run_w3_ring, "ring: 1,000 actors, 1,000,000 hops"},
     {"W4", true, bench::run_w4_primes, "primes below 2,000,000 in 200 actors"},
+    {"W5", true, bench::run_w5_pipeline,
+     "pipeline: 1,000,000 items through map and filter actors (pipe and by hand)"},
     {"W7", false, bench::run_w7_preemption, "preemption latency: allocating loop vs 1 ms sleeper"},
     {"W7b", false, bench::run_w7b_preemption_check,
      "preemption latency: SMARM_CHECK() loop vs 1 ms sleeper"},

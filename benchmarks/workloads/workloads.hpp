@@ -22,6 +22,7 @@ void run_w1_skynet(Reporter& rep, std::size_t threads);
 void run_w2_ping_pong(Reporter& rep, std::size_t threads);
 void run_w3_ring(Reporter& rep, std::size_t threads);
 void run_w4_primes(Reporter& rep, std::size_t threads);
+void run_w5_pipeline(Reporter& rep, std::size_t threads);
 void run_w7_preemption(Reporter& rep, std::size_t threads);
 void run_w7b_preemption_check(Reporter& rep, std::size_t threads);
 void run_w8_memory(Reporter& rep, std::size_t threads);

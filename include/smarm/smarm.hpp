@@ -11,6 +11,7 @@
 #include <smarm/mailbox.hpp>  // with select.hpp and overloaded.hpp
 #include <smarm/mutex.hpp>
 #include <smarm/pid.hpp>
+#include <smarm/pipe.hpp>
 #include <smarm/preempt.hpp>
 #include <smarm/process_signals.hpp>
 #include <smarm/runtime.hpp>
