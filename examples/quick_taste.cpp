@@ -9,19 +9,19 @@
 #include <string>
 
 #include <range/v3/view/iota.hpp>
+
 #include <smarm/smarm.hpp>
 
 int main() {
   auto r = smarm::run([] {
     namespace pipe = smarm::pipe;  // at block scope: `pipe` is also POSIX pipe()
-    auto sum = pipe::from(ranges::views::iota(1, 1001))                        // a source
-               | pipe::filter([](int n) { return n % 2 == 1; })                // an actor
+    auto sum = pipe::from(ranges::views::iota(1, 1001))                       // a source
+               | pipe::filter([](int n) { return n % 2 == 1; })               // an actor
                | pipe::par_map(4, [](int n) { return std::int64_t{n} * n; })  // four
                | pipe::fold(std::int64_t{0}, [](std::int64_t acc, std::int64_t sq) {
                    return acc + sq;
                  });  // runs here; parks until the pipeline has ended
-    std::printf("sum of the odd squares up to 1000: %lld\n",
-                static_cast<long long>(sum.value()));
+    std::printf("sum of the odd squares up to 1000: %lld\n", static_cast<long long>(sum.value()));
 
     auto [tx, rx] = smarm::channel<std::string>();
     auto greeter = smarm::spawn([rx = std::move(rx)]() mutable {
