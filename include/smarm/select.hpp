@@ -420,7 +420,7 @@ class SelectRun {
           return true;
         }
         prepare(w, &*std::get<I>(out_.stored_));
-        st->select_add_send_locked(w);
+        st->enqueue_sender_locked(w);
         st->unlock();
         core_[I] = st;
       }

@@ -78,15 +78,7 @@ Result<bool> ChannelCore::wait_send_locked(Actor* self, Waiter& w,
   if (auto r = refuse_wait_locked(!receiver_alive_, self, deadline_ns, kSend); !r) return r.error();
   const bool timed = deadline_ns != kNoDeadline;
   w.id = current_waiter();
-  w.filled.store(false, std::memory_order_relaxed);
-  w.next = nullptr;
-  w.prev = send_tail_;
-  if (send_tail_)
-    send_tail_->next = &w;
-  else
-    send_head_ = &w;
-  send_tail_ = &w;
-  w.queued = true;
+  enqueue_sender_locked(w);  // queue it, not yet filled
   // A receiver parked on an empty rendezvous channel must learn that a sender now waits.
   Waiter* r = take_recv_waiter_locked();
   const WaiterId rid = r ? r->id : WaiterId{};
@@ -115,7 +107,7 @@ Result<bool> ChannelCore::wait_send_locked(Actor* self, Waiter& w,
   return false;  // a timeout is reported by the next call, after one last look for room
 }
 
-void ChannelCore::select_add_send_locked(Waiter& w) noexcept {
+void ChannelCore::enqueue_sender_locked(Waiter& w) noexcept {
   w.filled.store(false, std::memory_order_relaxed);  // not yet visible to any receiver
   w.next = nullptr;
   w.prev = send_tail_;

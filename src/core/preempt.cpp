@@ -38,10 +38,12 @@
 #include "core/scheduler.hpp"
 #include "core/worker.hpp"
 
-namespace {
-// The runtime locks this thread holds (SpinLock, BiasedLock, RuntimeMutex).
-constinit thread_local unsigned tls_runtime_locks __attribute__((tls_model("initial-exec"))) = 0;
-}  // namespace
+// The runtime locks this thread holds (SpinLock, BiasedLock, RuntimeMutex), counted by
+// runtime_locks_add() (detail/spinlock.hpp) and read here by the hook.
+extern "C" {
+SMARM_ASM_VISIBLE __thread unsigned smarm_tls_runtime_locks
+    __attribute__((tls_model("initial-exec"))) = 0;
+}
 
 namespace smarm::detail {
 namespace {
@@ -131,7 +133,7 @@ SMARM_NO_TSAN __attribute__((noinline)) void preempt_tick() noexcept {
   tls_countdown = tls_interval;
   ++tls_hook_calls;
   if (!tls_enabled) return;
-  if (tls_runtime_locks != 0) {
+  if (smarm_tls_runtime_locks != 0) {
     g_refused_under_runtime_lock.fetch_add(1, std::memory_order_relaxed);
     return;
   }
@@ -185,10 +187,6 @@ SMARM_NO_TSAN inline void hook() noexcept {
 }
 
 }  // namespace
-
-SMARM_NO_TSAN SMARM_OPAQUE void runtime_locks_add(int d) noexcept {
-  tls_runtime_locks = static_cast<unsigned>(static_cast<int>(tls_runtime_locks) + d);
-}
 
 SMARM_NO_TSAN void configure_preempt(const Config& config) noexcept {
   const ClockInfo& c = clock_info();

@@ -54,6 +54,15 @@
 #define SMARM_OPAQUE __attribute__((noipa))
 #endif
 
+// SMARM_ASM_VISIBLE keeps a variable that inline asm names (and nothing else in C++ does
+// outside its file) in the symbol table under its own name: link-time optimisation would
+// otherwise see no reference and make it local, and the asm would not link.
+#if defined(__clang__)
+#define SMARM_ASM_VISIBLE __attribute__((used))
+#else
+#define SMARM_ASM_VISIBLE __attribute__((used, externally_visible))
+#endif
+
 namespace smarm::detail::sanitizer {
 
 // Stack memory reused from the pool may still carry ASan poison from its last actor.

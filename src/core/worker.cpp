@@ -21,12 +21,16 @@
 #include "core/trace.hpp"
 #include "io/backend.hpp"
 
+// This thread's worker (current_worker() in worker.hpp reads it with one asm). extern "C"
+// so that the asm can name it; initial-exec: no __tls_get_addr on the hot path.
+extern "C" {
+SMARM_ASM_VISIBLE __thread void* smarm_tls_worker __attribute__((tls_model("initial-exec"))) =
+    nullptr;
+}
+
 namespace smarm::detail {
 
 namespace {
-
-// initial-exec: the worker pointer is read on every blocking call; no __tls_get_addr.
-thread_local Worker* tls_worker __attribute__((tls_model("initial-exec"))) = nullptr;
 
 // Spin rounds an idle worker makes looking for work before it sleeps. Waking a sleeping
 // thread costs a futex syscall on both sides; a short spin catches the common case of
@@ -53,14 +57,9 @@ void futex_wake(std::atomic<std::uint32_t>* word) noexcept {
           nullptr, 0);
 }
 
-SMARM_NO_TSAN SMARM_OPAQUE Worker* current_worker() noexcept {
-  Worker* w = tls_worker;
-  asm volatile("" : "+r"(w));  // the value is whatever this thread holds *now*
-  return w;
-}
 SMARM_NO_TSAN SMARM_OPAQUE void set_current_worker(Worker* w) noexcept {
   asm volatile("" ::: "memory");
-  tls_worker = w;
+  smarm_tls_worker = w;
 }
 
 // ---------------------------------------------------------------------------------------

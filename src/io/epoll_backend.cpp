@@ -146,6 +146,9 @@ class EpollBackend final : public Backend {
   // registers it edge-triggered for `owner`. Both return 0 or the errno of epoll_ctl
   // (EPERM: a regular file or directory, which epoll refuses).
   int arm_locked(int fd, FdEntry& e) noexcept;
+  // set_registration makes the kernel's registration of fd `events` (ADD or MOD, as the
+  // entry believes it registered or not); 0 or epoll_ctl's errno.
+  int set_registration(int fd, const FdEntry& e, std::uint32_t events) noexcept;
   int register_owned_locked(int fd, FdEntry& e, std::uint64_t owner) noexcept;
   // Owned descriptors. begin_owned registers fd if needed and gives the edge count of
   // direction d (`seen`) and whether the direction is known to be drained at that count
@@ -185,16 +188,12 @@ EpollBackend::FdEntry& EpollBackend::entry_locked(int fd) {
   return fds_[static_cast<std::size_t>(fd)];
 }
 
-int EpollBackend::arm_locked(int fd, FdEntry& e) noexcept {
-  std::uint32_t want = EPOLLONESHOT;
-  for (FdWait* w = e.head; w; w = w->next)
-    if (!w->fired) {
-      if (w->interest & kReadable) want |= EPOLLIN | EPOLLRDHUP;
-      if (w->interest & kWritable) want |= EPOLLOUT;
-    }
+int EpollBackend::set_registration(int fd, const FdEntry& e, std::uint32_t events) noexcept {
   epoll_event ev{};
-  ev.events = want;
+  ev.events = events;
   ev.data.u64 = static_cast<std::uint64_t>(fd);
+  // What we believe may be stale (a closed and reused number, a registration the kernel
+  // dropped with its file): fall back to the other operation.
   int rc;
   if (e.registered) {
     rc = epoll_ctl(epfd_, EPOLL_CTL_MOD, fd, &ev);
@@ -203,7 +202,17 @@ int EpollBackend::arm_locked(int fd, FdEntry& e) noexcept {
     rc = epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev);
     if (rc < 0 && last_errno() == EEXIST) rc = epoll_ctl(epfd_, EPOLL_CTL_MOD, fd, &ev);
   }
-  if (rc < 0) return last_errno();
+  return rc < 0 ? last_errno() : 0;
+}
+
+int EpollBackend::arm_locked(int fd, FdEntry& e) noexcept {
+  std::uint32_t want = EPOLLONESHOT;
+  for (FdWait* w = e.head; w; w = w->next)
+    if (!w->fired) {
+      if (w->interest & kReadable) want |= EPOLLIN | EPOLLRDHUP;
+      if (w->interest & kWritable) want |= EPOLLOUT;
+    }
+  if (const int err = set_registration(fd, e, want); err != 0) return err;
   // A raw wait on a descriptor registered for an owner turns the entry one-shot; the
   // owner's next operation registers it edge-triggered again.
   e.owner = 0;
@@ -212,18 +221,8 @@ int EpollBackend::arm_locked(int fd, FdEntry& e) noexcept {
 }
 
 int EpollBackend::register_owned_locked(int fd, FdEntry& e, std::uint64_t owner) noexcept {
-  epoll_event ev{};
-  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-  ev.data.u64 = static_cast<std::uint64_t>(fd);
-  int rc;
-  if (e.registered) {
-    rc = epoll_ctl(epfd_, EPOLL_CTL_MOD, fd, &ev);
-    if (rc < 0 && last_errno() == ENOENT) rc = epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev);
-  } else {
-    rc = epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev);
-    if (rc < 0 && last_errno() == EEXIST) rc = epoll_ctl(epfd_, EPOLL_CTL_MOD, fd, &ev);
-  }
-  if (rc < 0) return last_errno();
+  if (const int err = set_registration(fd, e, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET); err != 0)
+    return err;
   e.owner = owner;
   e.registered = true;
   e.armed = false;

@@ -128,8 +128,9 @@ class ChannelCore {
   void select_remove_recv_locked(Waiter& w) noexcept {
     if (recv_waiter_ == &w) recv_waiter_ = nullptr;
   }
-  // select_add_send_locked queues w (its slot points at the value) behind earlier senders.
-  void select_add_send_locked(Waiter& w) noexcept;
+  // enqueue_sender_locked queues w (its slot points at the value) behind earlier senders,
+  // not yet filled: a parked send and a select's send case both wait this way.
+  void enqueue_sender_locked(Waiter& w) noexcept;
   // select_remove_send_locked unlinks w if no receiver (or close) has unlinked it yet.
   void select_remove_send_locked(Waiter& w) noexcept {
     if (w.queued) unlink_sender_locked(w);

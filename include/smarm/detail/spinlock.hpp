@@ -15,12 +15,28 @@
 
 namespace smarm::detail {
 
-// runtime_locks_add(d) adjusts this thread's count of runtime locks held (preempt.cpp).
-// Out of line and opaque to the optimiser, LTO included, on purpose: an actor's code may
-// move to another thread at any context switch, and a caller into which a thread-local
-// access was inlined could keep the variable's address across one and count on the
-// wrong thread.
-void runtime_locks_add(int d) noexcept;
+// smarm_tls_runtime_locks counts the runtime locks this thread holds (SpinLock,
+// BiasedLock, RuntimeMutex); the preemption hook never switches while it is non-zero
+// (preempt.cpp). Initial-exec TLS, defined in preempt.cpp.
+extern "C" {
+extern __thread unsigned smarm_tls_runtime_locks __attribute__((tls_model("initial-exec")));
+}
+
+// runtime_locks_add(d) adjusts the count of the thread running *now*. An actor's code
+// may move to another thread at any context switch, so a compiler that kept the
+// variable's address (%fs-relative, computed once) across a switch would count on the
+// wrong thread. The access is therefore one volatile asm that computes the address from
+// %fs and adds in place, every time — two instructions and no call. The "memory"
+// clobber keeps it where it is written: it cannot drift across the lock's own accesses
+// or across a call that may switch.
+inline void runtime_locks_add(int d) noexcept {
+  asm volatile(
+      "movq smarm_tls_runtime_locks@gottpoff(%%rip), %%rax\n\t"
+      "addl %0, %%fs:(%%rax)"
+      :
+      : "ri"(d)
+      : "rax", "cc", "memory");
+}
 
 class SpinLock {
  public:
