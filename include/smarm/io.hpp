@@ -23,6 +23,12 @@
 // blocking pool (block_on_io.hpp) so that a slow disk never stalls a worker. Writing to a
 // pipe whose reader is gone raises SIGPIPE as it would anywhere (sockets do not: smarm
 // sends with MSG_NOSIGNAL). Close a descriptor only once no actor waits on it.
+//
+// read, write and accept are preemption points (preempt.hpp): a connection whose data is
+// always there never makes its actor wait, and without the check such a loop would hold
+// its worker. TcpStream/TcpListener (tcp.hpp) are faster on the epoll backend than these
+// raw-descriptor calls: smarm knows when an owned descriptor closes, so it registers it
+// once instead of re-arming it before every wait.
 #pragma once
 
 #include <sys/socket.h>
