@@ -98,6 +98,34 @@ TEST_P(PipeTest, ReceiverRangeIsSinglePassAndStopsWhereATakeStops) {
   EXPECT_TRUE(is_ok(r));
 }
 
+// A Receiver's size() (values queued right now) is not the length of the range: views::take(2)
+// must wait for two values even when nothing is queued yet. Deterministic with one worker: the
+// sender is runnable but has not run when the take view starts.
+static_assert(!ranges::sized_range<smarm::Receiver<int>&>);
+static_assert(!std::ranges::sized_range<smarm::Receiver<int>&>);
+static_assert(ranges::input_range<smarm::Receiver<int>&>);
+
+TEST_P(PipeTest, TakeWaitsForValuesNotYetQueued) {
+  auto r = run([] {
+    auto [tx, rx] = smarm::channel<int>();
+    auto [go_tx, go_rx] = smarm::channel<int>();
+    smarm::spawn([tx = std::move(tx), go_rx = std::move(go_rx)]() mutable {
+      if (!go_rx.recv()) return;  // parks until the reader says go
+      for (int i = 0; i < 4; ++i) (void)tx.send(i);
+    }).detach();
+    EXPECT_EQ(rx.size(), 0u);
+    (void)go_tx.send(1);  // the sender is runnable now, but nothing is queued yet
+    std::vector<int> first;
+    for (int v : rx | ranges::views::take(2)) first.push_back(v);
+    EXPECT_EQ(first, (std::vector<int>{0, 1}));
+    std::vector<int> rest;
+    for (int v : rx) rest.push_back(v);
+    EXPECT_EQ(rest, (std::vector<int>{2, 3}));
+    return 0;
+  });
+  EXPECT_TRUE(is_ok(r));
+}
+
 TEST_P(PipeTest, ReceiverRangeCarriesMoveOnlyValues) {
   auto r = run([] {
     auto [tx, rx] = smarm::bounded_channel<std::unique_ptr<int>>(2);

@@ -18,13 +18,21 @@
 // heap cursor that every copy of the iterator shares (one allocation per begin(), none
 // per value). Copies of an input iterator are not independent positions anyway: once one
 // is incremented the others are stale, as for std::istream_iterator.
+//
+// Why Receiver is marked "not sized" below: it has a size() member (a snapshot of how many
+// values are queued), and both range libraries would otherwise take that as the length of the
+// range. views::take(n) would then stop at min(n, queued-right-now) — nothing at all when the
+// sender has not run yet — instead of waiting for n values.
 #pragma once
 
 #include <cstddef>
 #include <iterator>
 #include <memory>
 #include <optional>
+#include <ranges>
 #include <utility>
+
+#include <range/v3/range/primitives.hpp>
 
 #include <smarm/channel.hpp>
 
@@ -108,3 +116,10 @@ RecvSentinel end(Receiver<T>&) noexcept {
 }
 
 }  // namespace smarm
+
+// A Receiver's size() counts what is queued now, not what the range will yield (see the file
+// comment): it is not a sized range for either range library.
+template <class T>
+inline constexpr bool ranges::disable_sized_range<smarm::Receiver<T>> = true;
+template <class T>
+inline constexpr bool std::ranges::disable_sized_range<smarm::Receiver<T>> = true;
