@@ -5,7 +5,8 @@
 # SMARM_PRESETS="dev release"): configure, build, ctest. After release, also
 # install it and build + test the consumer project tests/consumer against the
 # installed package. The uring preset builds smarm with the io_uring backend and
-# runs the suite (the I/O conformance tests above all) against it. Before all that,
+# runs the suite (the I/O conformance tests above all) against it. After dev, valgrind
+# memcheck runs over a subset of the suite (scripts/valgrind-subset.sh). Before all that,
 # clang-format --dry-run -Werror over the C++ sources (if clang-format is
 # installed). Stops at the first failure.
 set -euo pipefail
@@ -57,6 +58,11 @@ for preset in "${PRESETS[@]}"; do
   run "configure preset '$preset'" cmake --preset "$preset"
   run "build preset '$preset'" cmake --build --preset "$preset"
   run "tests of preset '$preset'" ctest --preset "$preset"
+
+  if [[ "$preset" == dev ]]; then
+    echo "== valgrind memcheck over a subset of the suite (scripts/valgrind-subset.sh)"
+    run "valgrind subset" scripts/valgrind-subset.sh build/dev
+  fi
 
   if [[ "$preset" == release ]]; then
     prefix="$ROOT/build/release/install-root"

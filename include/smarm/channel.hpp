@@ -19,6 +19,7 @@
 // would have to wait (a send that fits never fails for it).
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -26,6 +27,7 @@
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include <smarm/detail/channel_core.hpp>
 #include <smarm/detail/core.hpp>
@@ -129,6 +131,56 @@ class Sender {
   // rendezvous channel has no receiver waiting; Closed when the receiver is gone. Works
   // from any thread.
   Result<void, SendError<T>> try_send(T v) { return send_impl(std::move(v), kTryOnly); }
+
+  // send_all(batch) sends every value of batch in order, as that many send() calls would,
+  // but queues as many as there is room for under one lock (the cheap way to move a burst:
+  // what pipe stages use). It parks while the channel is full. On success batch is left
+  // empty. On failure (Closed, Cancelled, NotInActor — as send()) the values sent are
+  // erased from the front of batch and the rest stay in it, in order: nothing is lost.
+  Result<void> send_all(std::vector<T>& batch) {
+    std::size_t sent = 0;
+    auto fail = [&](Errc code, std::string message) -> Result<void> {
+      batch.erase(batch.begin(), batch.begin() + static_cast<std::ptrdiff_t>(sent));
+      return unexpected(Error(code, std::move(message)));
+    };
+    if (!state_) return fail(Errc::Closed, "send_all() on an empty Sender");
+    auto& c = *state_;
+    const std::size_t n = batch.size();
+    while (sent < n) {
+      if constexpr (std::is_nothrow_move_constructible_v<T>) {
+        c.lock();
+        if (!c.receiver_alive_locked()) {
+          c.unlock();
+          return fail(Errc::Closed, "send on a channel whose receiver is gone");
+        }
+        const std::size_t before = sent;
+        try {
+          // Pushing may grow the ring (allocation): never throw with the lock held, and a
+          // value is moved only once its slot exists.
+          while (sent < n && c.queue.size() < c.capacity()) c.queue.push(std::move(batch[sent++]));
+        } catch (...) {
+          c.unlock();
+          batch.erase(batch.begin(), batch.begin() + static_cast<std::ptrdiff_t>(sent));
+          throw;
+        }
+        detail::Waiter* w = sent != before ? c.take_recv_waiter_locked() : nullptr;
+        const detail::WaiterId id = w ? w->id : detail::WaiterId{};
+        c.unlock();
+        if (id) detail::unpark(id);
+        if (sent == n) break;
+      }
+      // Full (or a rendezvous channel): one ordinary send, which parks until there is room.
+      auto r = send_impl(std::move(batch[sent]), detail::kNoDeadline);
+      if (!r) {
+        batch[sent] = std::move(r.error()).into_value();
+        const Errc code = r.error().code();
+        return fail(code, r.error().message());
+      }
+      ++sent;
+    }
+    batch.clear();
+    return {};
+  }
 
  private:
   // kTryOnly is a deadline value no clock reaches (steady_clock counts up from boot):
@@ -292,6 +344,75 @@ class Receiver {
       }
     }
     return out;
+  }
+
+ public:
+  // recv_some(out, max) appends at least one and at most max values to out: it parks like
+  // recv() until a value is there, then also takes what else is already queued, under one
+  // lock (the cheap way to drain a burst: what pipe stages use). It returns how many it
+  // appended. Errors as recv() (nothing appended); InvalidArgument for max == 0. It never
+  // allocates with the channel locked: out is grown beforehand by up to kRecvSomeReserve
+  // values, so a larger max takes more only if out already has the spare capacity.
+  static constexpr std::size_t kRecvSomeReserve = 256;
+  Result<std::size_t> recv_some(std::vector<T>& out, std::size_t max) {
+    if (max == 0) return unexpected(Error(Errc::InvalidArgument, "recv_some(): max is 0"));
+    if constexpr (!std::is_nothrow_move_constructible_v<T>) {
+      // A throwing move could lose a value between the queue and out: one at a time.
+      auto v = recv();
+      if (!v) return unexpected(std::move(v).error());
+      out.push_back(std::move(*v));
+      return std::size_t{1};
+    } else {
+      const std::size_t want = max < kRecvSomeReserve ? max : kRecvSomeReserve;
+      if (out.capacity() - out.size() < want) out.reserve(out.size() + want);
+      auto v = recv();
+      if (!v) return unexpected(std::move(v).error());
+      out.push_back(std::move(*v));  // fits: reserved above
+      const std::size_t spare = out.capacity() - out.size();
+      const std::size_t more = std::min(max - 1, spare);
+      if (more == 0) return std::size_t{1};
+      return 1 + take_many(out, more);
+    }
+  }
+
+ private:
+  // take_many(out, limit) moves up to limit values that are ready (queued, or held by parked
+  // senders) into out, which has room for them, under one lock; it lets parked senders into
+  // the room it makes and wakes them after unlocking.
+  std::size_t take_many(std::vector<T>& out, std::size_t limit) {
+    auto& c = *state_;
+    constexpr std::size_t kMaxWakes = 16;
+    detail::WaiterId wakes[kMaxWakes];
+    std::size_t n_wakes = 0;
+    std::size_t taken = 0;
+    c.lock();
+    while (taken < limit) {
+      if (!c.queue.empty()) {
+        out.push_back(c.queue.pop());
+        ++taken;
+        if (n_wakes < kMaxWakes && c.has_send_waiters_locked()) {
+          if (detail::Waiter* s = c.take_send_waiter_locked()) {
+            c.queue.push(std::move(*static_cast<T*>(s->slot)));  // the pop made room
+            wakes[n_wakes++] = s->id;
+            s->filled.store(true, std::memory_order_release);
+          }
+        }
+        continue;
+      }
+      if (n_wakes < kMaxWakes && c.has_send_waiters_locked()) {  // rendezvous
+        if (detail::Waiter* s = c.take_send_waiter_locked()) {
+          out.push_back(std::move(*static_cast<T*>(s->slot)));
+          ++taken;
+          wakes[n_wakes++] = s->id;
+          s->filled.store(true, std::memory_order_release);
+          continue;
+        }
+      }
+      break;
+    }
+    c.unlock();
+    for (std::size_t i = 0; i < n_wakes; ++i) detail::unpark(wakes[i]);
+    return taken;
   }
 
  public:

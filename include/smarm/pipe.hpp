@@ -166,14 +166,28 @@ struct RangeSource {
       run.guard(0, kKind, [&] {
         auto& r = get();
         auto end = ranges::end(r);
-        for (auto it = ranges::begin(r); it != end; ++it) {
-          Result<void, SendError<value_type>> s = [&] {
-            if constexpr (kMoveElements)
-              return out.send(value_type(ranges::iter_move(it)));
-            else
-              return out.send(value_type(*it));
-          }();
-          if (!s) return (void)run.stopped(0, kKind, as_error(s.error()));
+        auto take = [&](auto& it) {
+          if constexpr (kMoveElements)
+            return value_type(ranges::iter_move(it));
+          else
+            return value_type(*it);
+        };
+        if constexpr (ranges::forward_range<Range>) {
+          // Items go out in bursts of kBatch. Only from a forward range: reading one never
+          // waits for anyone, whereas an input range (a Receiver, say) may park between
+          // items, and items held back in a burst meanwhile could wait forever.
+          std::vector<value_type> burst;
+          burst.reserve(kBatch);
+          for (auto it = ranges::begin(r); it != end;) {
+            for (; it != end && burst.size() < kBatch; ++it) burst.push_back(take(it));
+            auto s = out.send_all(burst);
+            if (!s) return (void)run.stopped(0, kKind, s.error());
+          }
+        } else {
+          for (auto it = ranges::begin(r); it != end; ++it) {
+            auto s = out.send(take(it));
+            if (!s) return (void)run.stopped(0, kKind, as_error(s.error()));
+          }
         }
       });
     });
@@ -306,19 +320,21 @@ class Pipeline {
     detail::Inlet<In> in = std::move(in_arg);
     run.guard(kSinkStage, K::kKind, [&] {
       auto acc = k.template init<In>();
+      std::vector<In> items;
       for (;;) {
-        auto v = in.recv();
-        if (!v) {
-          if (v.error().code() == Errc::Closed) {
+        auto got = in.recv_some(items, detail::kBatch);
+        if (!got) {
+          if (got.error().code() == Errc::Closed) {
             outcome.value.emplace(std::move(acc));
-          } else if (v.error().code() == Errc::Cancelled) {
+          } else if (got.error().code() == Errc::Cancelled) {
             outcome.caller_cancelled = true;  // only the caller can be cancelled here
           } else {
-            run.stopped(kSinkStage, K::kKind, v.error());
+            run.stopped(kSinkStage, K::kKind, got.error());
           }
           return;
         }
-        k.template add<In>(acc, std::move(*v));
+        for (In& v : items) k.template add<In>(acc, std::move(v));
+        items.clear();
       }
     });
   }

@@ -42,15 +42,23 @@ TEST(TimerTest, SleepersWakeInDeadlineOrder) {
   auto r = run_on(1, [] {
     auto [tx, rx] = smarm::channel<int>();
     const int delays_ms[] = {5, 1, 4, 2, 3};
-    // One base for every deadline: spawning takes time (much of it under TSan on a loaded
-    // machine), and per-actor `now + d` would let that time reorder the deadlines.
-    const auto base = Clock::now() + 20ms;
-    for (int d : delays_ms)
-      smarm::spawn([tx = tx, d, base]() mutable {
-        (void)smarm::sleep_until(base + std::chrono::milliseconds(2 * d));
+    // One base for every deadline, taken once every sleeper is spawned and waiting for it:
+    // spawning takes time (much of it under TSan or valgrind on a loaded machine), and a
+    // deadline that passed before its sleeper got to sleep_until would not test the order.
+    std::vector<smarm::Sender<Clock::time_point>> bases;
+    for (int d : delays_ms) {
+      auto [base_tx, base_rx] = smarm::channel<Clock::time_point>();
+      bases.push_back(std::move(base_tx));
+      smarm::spawn([tx = tx, d, base_rx = std::move(base_rx)]() mutable {
+        auto base = base_rx.recv();
+        if (!base) return;
+        (void)smarm::sleep_until(*base + std::chrono::milliseconds(2 * d));
         (void)tx.send(d);
       }).detach();
+    }
     tx.close();
+    const auto base = Clock::now() + 20ms;
+    for (auto& b : bases) (void)b.send(base);
     std::vector<int> order;
     while (auto v = rx.recv()) order.push_back(*v);
     return order;

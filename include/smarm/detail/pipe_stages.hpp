@@ -43,6 +43,16 @@ class Inlet {
   explicit Inlet(Receiver<T> owned) noexcept : owned_(std::move(owned)) {}
   explicit Inlet(Receiver<T>* borrowed) noexcept : borrowed_(borrowed) {}
   Result<T> recv() { return borrowed_ ? borrowed_->recv() : owned_.recv(); }
+  // recv_some(buf, max) appends 1..max items to buf (see Receiver::recv_some). From a
+  // borrowed receiver only one at a time: what the pipeline takes out of the user's channel
+  // but never uses (it stopped early) would be lost to them.
+  Result<std::size_t> recv_some(std::vector<T>& buf, std::size_t max) {
+    if (!borrowed_) return owned_.recv_some(buf, max);
+    auto v = borrowed_->recv();
+    if (!v) return unexpected(std::move(v).error());
+    buf.push_back(std::move(*v));
+    return std::size_t{1};
+  }
 
  private:
   Receiver<T> owned_;
@@ -63,6 +73,10 @@ inline constexpr bool kChannelValue =
 // Stage output of a function stage: what f returns for one input, by value.
 template <class F, class In>
 using CallResult = std::remove_cvref_t<std::invoke_result_t<F, In&&>>;
+
+// kBatch is how many items a stage takes from its input channel at once (when that many are
+// queued): one lock and one wake-up per burst instead of per item.
+inline constexpr std::size_t kBatch = 64;
 
 // Unit stands for "no value" where a sink returns void.
 struct Unit {};
@@ -88,11 +102,15 @@ struct Map {
     run.spawn(stage, kKind,
               [this, &run, stage, in = std::move(in), out = std::move(out)]() mutable {
                 run.guard(stage, kKind, [&] {
+                  std::vector<In> items;
+                  std::vector<output<In>> results;
                   for (;;) {
-                    auto v = in.recv();
-                    if (!v) return (void)run.stopped(stage, kKind, v.error());
-                    auto s = out.send(std::invoke(f, std::move(*v)));
-                    if (!s) return (void)run.stopped(stage, kKind, detail::as_error(s.error()));
+                    auto got = in.recv_some(items, detail::kBatch);
+                    if (!got) return (void)run.stopped(stage, kKind, got.error());
+                    for (In& v : items) results.push_back(std::invoke(f, std::move(v)));
+                    items.clear();
+                    auto s = out.send_all(results);
+                    if (!s) return (void)run.stopped(stage, kKind, s.error());
                   }
                 });
               });
@@ -117,12 +135,17 @@ struct Filter {
     run.spawn(stage, kKind,
               [this, &run, stage, in = std::move(in), out = std::move(out)]() mutable {
                 run.guard(stage, kKind, [&] {
+                  std::vector<In> items;
+                  std::vector<In> kept;
                   for (;;) {
-                    auto v = in.recv();
-                    if (!v) return (void)run.stopped(stage, kKind, v.error());
-                    if (!static_cast<bool>(std::invoke(p, std::as_const(*v)))) continue;
-                    auto s = out.send(std::move(*v));
-                    if (!s) return (void)run.stopped(stage, kKind, detail::as_error(s.error()));
+                    auto got = in.recv_some(items, detail::kBatch);
+                    if (!got) return (void)run.stopped(stage, kKind, got.error());
+                    for (In& v : items)
+                      if (static_cast<bool>(std::invoke(p, std::as_const(v))))
+                        kept.push_back(std::move(v));
+                    items.clear();
+                    auto s = out.send_all(kept);
+                    if (!s) return (void)run.stopped(stage, kKind, s.error());
                   }
                 });
               });
