@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <climits>
 #include <csignal>
@@ -301,7 +302,7 @@ TEST(BadInputThrow, AnAskWhoseTargetThrowsOnTheRequestIsClosedNotAHang) {
 
 TEST(BadInputThrow, ASupervisedChildThatAlwaysThrowsEndsInRestartIntensity) {
   auto r = run_on(1, [] {
-    int starts = 0;
+    std::atomic<int> starts{0};
     smarm::SupervisorSpec spec{.intensity = 2,
                                .period = std::chrono::hours(1),
                                .children = {{.name = "thrower", .start = [&starts] {
@@ -311,7 +312,7 @@ TEST(BadInputThrow, ASupervisedChildThatAlwaysThrowsEndsInRestartIntensity) {
     auto out = smarm::Supervisor::run(spec);
     ASSERT_TRUE(has_errc(out, Errc::RestartIntensity));
     EXPECT_NE(out.error().message().find("thrower"), std::string::npos) << out.error().message();
-    EXPECT_EQ(starts, 3);  // the first start and the two restarts allowed
+    EXPECT_EQ(starts.load(), 3);  // the first start and the two restarts allowed
   });
   EXPECT_TRUE(is_ok(r));
 }
@@ -420,14 +421,21 @@ TEST(BadInputSignals, UnwatchableSignalsAreInvalidArgument) {
 // and whatever it held is kept.
 TEST(BadInputPlainThread, BlockingCallsReportNotInActorAndKeepTheirValues) {
   auto r = run_on(2, [] {
-    auto [tx, rx] = smarm::channel<int>();
-    auto [btx, brx] = smarm::bounded_channel<std::unique_ptr<int>>(1);
+    // Named members, not structured bindings: clang 14 cannot capture those in a lambda.
+    auto unbounded = smarm::channel<int>();
+    auto& tx = unbounded.tx;
+    auto& rx = unbounded.rx;
+    auto bounded = smarm::bounded_channel<std::unique_ptr<int>>(1);
+    auto& btx = bounded.tx;
+    auto& brx = bounded.rx;
     btx.send(std::make_unique<int>(1)).value();  // full
     smarm::Mutex<int> m;
-    auto [addr, actor] = smarm::spawn_actor<WorkMsg>([](smarm::Mailbox<WorkMsg>& mb) {
+    auto spawned = smarm::spawn_actor<WorkMsg>([](smarm::Mailbox<WorkMsg>& mb) {
       while (mb.recv(smarm::overloaded{[](Work) {}, [](Query q) { (void)q.reply_to.send(7); }})) {
       }
     });
+    auto& addr = spawned.address;
+    auto& actor = spawned.handle;
     auto child = smarm::spawn([] { return 5; });
     auto sigs = io::signals({SIGUSR2});
     ASSERT_TRUE(is_ok(sigs));
