@@ -120,7 +120,8 @@ class Sender {
   // send_until(v, d) is send() that gives up at deadline d with TimedOut (v handed back).
   // A deadline already passed means "do not wait", as try_send().
   Result<void, SendError<T>> send_until(T v, Deadline d) {
-    return send_impl(std::move(v), detail::to_deadline_ns(d));
+    // Deadline::min() is INT64_MIN ns, try_send()'s marker: keep it a deadline (TimedOut).
+    return send_impl(std::move(v), std::max(detail::to_deadline_ns(d), kTryOnly + 1));
   }
   // send_for(v, t) is send_until(v, now + t); zero or negative t means "do not wait".
   template <class Rep, class Period>

@@ -126,6 +126,8 @@ class Config {
 
   static constexpr std::size_t kDefaultStackSize = 256 * 1024;
   static constexpr std::size_t kDefaultGuardSize = 64 * 1024;
+  // kMaxStackSize bounds Config::stack_size and SpawnOptions::stack_size alike.
+  static constexpr std::size_t kMaxStackSize = std::size_t{1} << 32;  // 4 GiB
   static constexpr std::size_t kMaxWorkers = 1024;
   static constexpr std::uint32_t kDefaultAllocInterval = 64;
   static constexpr std::uint64_t kDefaultTimesliceUs = 1000;    // 1 ms

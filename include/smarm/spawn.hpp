@@ -25,6 +25,8 @@ namespace smarm {
 
 // SpawnOptions are per-actor settings. Zero means "the runtime's default".
 struct SpawnOptions {
+  // stack_size: the usable stack of this actor, rounded up to whole pages. Above
+  // Config::kMaxStackSize (4 GiB) the spawn fails with InvalidArgument.
   std::size_t stack_size = 0;
   std::string name;  // shown in debug::dump_actors() and in crash reports
   // deadline: when it passes the runtime cancels the actor (cancel(pid)), and a watcher
@@ -200,7 +202,8 @@ auto spawn_handle(const SpawnOptions& options, F&& f, SpawnLink link)
 }  // namespace detail
 
 // try_spawn(options, f) starts f on a new actor, or reports at once why it could not
-// (ResourceExhausted, NotInActor when no runtime runs on this thread). f may be move-only.
+// (ResourceExhausted, NotInActor when no runtime runs on this thread, InvalidArgument for
+// a stack_size above Config::kMaxStackSize). f may be move-only.
 template <class F>
 auto try_spawn(const SpawnOptions& options, F&& f)
     -> Result<JoinHandle<std::invoke_result_t<std::decay_t<F>>>> {

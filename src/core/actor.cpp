@@ -203,6 +203,12 @@ void unpark(WaiterId id) noexcept {
 Result<Pid> spawn_task(TaskBase* task, const SpawnOptions& options, SpawnLink link) {
   Actor* parent = running_actor();
   if (!parent) return Error(Errc::NotInActor, "spawn() called outside an actor");
+  // Checked before anything is allocated: rounding an absurd size up to whole pages would
+  // wrap around (SIZE_MAX becomes 0) and give the actor a stack of nothing.
+  if (options.stack_size > Config::kMaxStackSize)
+    return Error(Errc::InvalidArgument, "spawn(): SpawnOptions::stack_size " +
+                                            std::to_string(options.stack_size) +
+                                            " is above the 4 GiB limit");
   // Whatever supervision needs is allocated before the child exists (this may allocate,
   // and so be preempted: the worker is read after it).
   SpawnSupervision prep;

@@ -33,8 +33,7 @@ Result<void> Config::validate() const {
   if (workers_ == 0) return bad("workers", "must be at least 1", 0);
   if (workers_ > kMaxWorkers) return bad("workers", "must be at most 1024", workers_);
   if (stack_size_ < 4096) return bad("stack_size", "must be at least 4096 bytes", stack_size_);
-  if (stack_size_ > (std::size_t{1} << 32))
-    return bad("stack_size", "must be at most 4 GiB", stack_size_);
+  if (stack_size_ > kMaxStackSize) return bad("stack_size", "must be at most 4 GiB", stack_size_);
   if (guard_size_ > (std::size_t{1} << 30))
     return bad("guard_size", "must be at most 1 GiB", guard_size_);
   if (stack_pool_size_ > (std::size_t{1} << 20))
