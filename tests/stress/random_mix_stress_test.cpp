@@ -55,7 +55,7 @@ using smarm::Errc;
 // --- sizes --------------------------------------------------------------------------
 // Drivers run concurrently; each performs kOpsPerDriver random operations.
 constexpr int kDrivers = 3;
-constexpr int kOpsPerDriver = smarm::test::scaled(150, 24, 10);
+constexpr int kOpsPerDriver = smarm::test::scaled(500, 300, 10);
 // kBurst bounds how many messages one producer sends in one operation.
 constexpr std::uint64_t kBurst = smarm::test::scaled<std::uint64_t>(64, 32, 12);
 // kCpuIters is the length of one CPU-bound (allocating) loop.
