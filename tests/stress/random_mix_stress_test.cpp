@@ -55,11 +55,11 @@ using smarm::Errc;
 // --- sizes --------------------------------------------------------------------------
 // Drivers run concurrently; each performs kOpsPerDriver random operations.
 constexpr int kDrivers = 3;
-constexpr int kOpsPerDriver = smarm::test::scaled(500, 300, 10);
+constexpr int kOpsPerDriver = smarm::test::scaled(500, 300, 600);
 // kBurst bounds how many messages one producer sends in one operation.
-constexpr std::uint64_t kBurst = smarm::test::scaled<std::uint64_t>(64, 32, 12);
+constexpr std::uint64_t kBurst = smarm::test::scaled<std::uint64_t>(64, 32, 24);
 // kCpuIters is the length of one CPU-bound (allocating) loop.
-constexpr int kCpuIters = smarm::test::scaled(20'000, 4'000, 600);
+constexpr int kCpuIters = smarm::test::scaled(20'000, 4'000, 1'500);
 constexpr std::size_t kLedgerCapacity = std::size_t{1} << 20;
 constexpr auto kHangLimit = 120s;
 
