@@ -1007,10 +1007,14 @@ TEST(RandomMixStressTest, EveryMessageOnceNoLeakNoHang) {
     Counts counts;
     Ctx ctx{seed, ledger, problems, counts};
     g_ledger = &ledger;
+    const std::chrono::microseconds timeslices[] = {1000us, 100us, 20us};
+    const auto timeslice = timeslices[Rng(seed).below(3)];
     const auto start = std::chrono::steady_clock::now();
     {
       Watchdog dog(seed);
-      auto config = smarm::Config::exact(2).preemption(true);
+      // The timeslice is part of the seed: short slices preempt the CPU-bound and
+      // allocating actors far more often, in more places.
+      auto config = smarm::Config::exact(2).preemption(true).timeslice(timeslice);
       auto r = smarm::test::run_checked(config, [&ctx, &dog, seed] {
         auto stop = smarm::channel<int>();
         auto mon = smarm::spawn(
@@ -1034,10 +1038,12 @@ TEST(RandomMixStressTest, EveryMessageOnceNoLeakNoHang) {
                         std::chrono::steady_clock::now() - start)
                         .count();
     std::printf(
-        "[ seed %llu ] %lld ms: ops %llu, tokens %llu (sent %llu, received %llu, handed back "
+        "[ seed %llu ] %lld ms, timeslice %lld us: ops %llu, tokens %llu (sent %llu, received "
+        "%llu, handed back "
         "%llu), select %llu, locks %llu, timeouts %llu, cancels %llu, panics %llu, "
         "io bytes %llu (tcp %llu)\n",
         static_cast<unsigned long long>(seed), static_cast<long long>(ms),
+        static_cast<long long>(timeslice.count()),
         static_cast<unsigned long long>(counts.ops.load()),
         static_cast<unsigned long long>(ledger.issued()),
         static_cast<unsigned long long>(counts.sent.load()),
