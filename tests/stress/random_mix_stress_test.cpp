@@ -1,7 +1,8 @@
 // random_mix_stress_test.cpp — a seeded random mix of everything at once, on two workers
 // with preemption on: spawn/join/detach/cancel, unbounded and bounded channels (capacity 0
-// included), select with recv/send/after cases, Mutex, timers, panics, CPU-bound actors
-// that allocate, and I/O over socketpairs and loopback TCP.
+// included), select with recv/send/after cases, a typed mailbox with ask, Mutex, timers,
+// panics, CPU-bound actors that allocate, and I/O over socketpairs and loopback TCP. The
+// seed also picks the timeslice (1 ms, 100 us or 20 us), so preemption lands in more places.
 //
 // Reproducible by construction: every choice comes from a PRNG seeded per run, and each
 // run is bounded by an operation count, never by time. Which interleaving the two workers
