@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 #include <string>
 
 #include "core/sanitizer.hpp"
@@ -88,6 +89,8 @@ StackAllocator::StackAllocator(const Config& config) : mode_(resolve_mode(config
   guard_size_ = round_up(guard, page);
   slot_size_ = guard_size_ + stack_size_;
   slots_per_slab_ = kSlabBytes / slot_size_ ? kSlabBytes / slot_size_ : 1;
+  // release() is noexcept and may run when memory is short: its list never grows past this.
+  released_.reserve(kReleaseBatch);
 }
 
 StackAllocator::~StackAllocator() {
@@ -119,8 +122,14 @@ Result<void> StackAllocator::grow_locked() {
   // Huge pages would turn the first touch of a stack into a 2 MiB commit.
   madvise(p, bytes, MADV_NOHUGEPAGE);
   auto* base = static_cast<char*>(p);
-  slabs_.emplace_back(base, bytes);
-  free_.reserve(free_.size() + slots_per_slab_);
+  try {
+    slabs_.emplace_back(base, bytes);
+    free_.reserve(free_.size() + slots_per_slab_);
+  } catch (const std::bad_alloc&) {
+    if (!slabs_.empty() && slabs_.back().first == base) slabs_.pop_back();
+    munmap(p, bytes);
+    return Error(Errc::ResourceExhausted, "stack allocator: out of memory for its free list");
+  }
   // Pushed in reverse so that slots are handed out in address order.
   for (std::size_t i = slots_per_slab_; i-- > 0;) free_.push_back({base + i * slot_size_, false});
   return {};
