@@ -90,9 +90,6 @@ class Actor {
   // NoPreemptScope depth (preempt.hpp): written by the actor itself, read by the hook on
   // the same thread; travels with the actor across switches and workers.
   std::uint16_t no_preempt_depth = 0;
-  // Pages of stack this actor holds against Config::max_stack_memory (0 when unlimited);
-  // given back by actor_entry when the actor ends.
-  std::uint32_t stack_charge_pages = 0;
 
   // What a parked actor waits for (relaxed: written by the actor, read by dump_actors).
   std::atomic<WaitKind> wait_kind{WaitKind::None};

@@ -120,7 +120,6 @@ Result<Actor*> Scheduler::create_actor(TaskBase& task, const SpawnOptions& optio
     return std::move(slot).error();
   }
   Actor* a = *slot;
-  a->stack_charge_pages = pages;
   // acquire: pairs with the release that freed the slot (Worker::release_actor), so the
   // writes below are ordered after the previous occupant's.
   const std::uint32_t gen = a->generation();

@@ -70,6 +70,13 @@ class Scheduler {
   // path touches no shared counter.
   Result<void> reserve_limits(std::uint32_t pages) noexcept;
   void release_limits(std::uint32_t pages) noexcept;
+  bool limited() const noexcept { return limit_actors_ || limit_stacks_; }
+  // release_ended(stack_bytes) gives back the share of an ended actor whose stack had
+  // stack_bytes (only called when limited(): the charge is recomputed from the stack
+  // rather than kept in Actor, whose size is a multiple of the cache line).
+  void release_ended(std::size_t stack_bytes) noexcept {
+    release_limits(static_cast<std::uint32_t>(stack_bytes / kStackScale / page_size()));
+  }
 
   // Wake-up plumbing.
   void notify_work() noexcept;     // after pushing stealable work

@@ -78,11 +78,8 @@ const char* guard_mode_name(ResolvedGuardMode m) noexcept {
 
 StackAllocator::StackAllocator(const Config& config) : mode_(resolve_mode(config.guard_mode())) {
   const std::size_t page = page_size();
-  std::size_t stack = config.stack_size();
-#if defined(SMARM_ASAN)
-  stack *= 2;  // ASan's redzones make every frame larger
-#endif
-  stack_size_ = round_up(stack, page);
+  // Rounded, then scaled: Scheduler::release_ended divides the scale out again.
+  stack_size_ = round_up(config.stack_size(), page) * kStackScale;
   std::size_t guard = config.guard_size();
   if (guard == 0)
     guard = mode_ == ResolvedGuardMode::GuardInstall ? Config::kDefaultGuardSize : kMprotectGuard;
@@ -137,12 +134,9 @@ Result<void> StackAllocator::grow_locked() {
 
 Result<Stack> StackAllocator::allocate(std::size_t size) {
   const std::size_t page = page_size();
-  if (size != 0 && round_up(size, page) != stack_size_) {
+  if (size != 0 && round_up(size, page) * kStackScale != stack_size_) {
     // A custom size: a mapping of its own.
-    std::size_t usable = round_up(size, page);
-#if defined(SMARM_ASAN)
-    usable *= 2;
-#endif
+    const std::size_t usable = round_up(size, page) * kStackScale;
     const std::size_t bytes = guard_size_ + usable;
     void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);

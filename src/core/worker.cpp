@@ -74,8 +74,9 @@ SMARM_NO_TSAN SMARM_OPAQUE void set_current_worker(Worker* w) noexcept {
   TaskBase& task = *self->task;
   const bool is_root = self->is_root;
   Scheduler* const sched = self->sched;
-  const std::uint32_t stack_charge = self->stack_charge_pages;
   const TaskBase::Status status = run_task_body(task);
+  // Read before the fetch_or below hands the actor's fields on.
+  const std::size_t stack_bytes = self->stack.size;
   trace_exit(self, status);
   // The actor is dead to the world from here: its pid is stale and unpark/cancel ignore
   // it, before anyone can observe its completion (a joiner must find it ended). Only its
@@ -87,7 +88,7 @@ SMARM_NO_TSAN SMARM_OPAQUE void set_current_worker(Worker* w) noexcept {
   current_worker()->exited.add();
   // The limits' share goes back before anyone can see the end (a join() that returns
   // lets the joiner spawn again), though the stack is only freed by the next switch.
-  sched->release_limits(stack_charge);
+  if (sched->limited()) sched->release_ended(stack_bytes);
   // Watchers hear of the end after the pid went stale and before join() returns. (The
   // record is not one of the fields release_actor() hands on; see supervision.hpp.)
   if (was & state::kWatched) supervision_exit(self, task, status, was);

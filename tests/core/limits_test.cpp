@@ -225,6 +225,33 @@ TEST_P(LimitsTest, BothLimitsTogetherTheTighterOneWins) {
   EXPECT_TRUE(*r);
 }
 
+smarm::task<int> seven() { co_return 7; }
+
+TEST_P(LimitsTest, PipesAndTasksArePastTheLimitToo) {
+  // Room for the root and one actor: while one lives, a pipeline cannot start its stages
+  // and a task cannot be spawned; both work once it ended.
+  auto r = smarm::test::run_checked(Config::exact(workers()).max_actors(2), [] {
+    namespace pipe = smarm::pipe;
+    std::vector<int> in{1, 2, 3};
+    auto doubled = [&in] {
+      return pipe::from(in) | pipe::map([](int x) { return x * 2; }) | pipe::collect();
+    };
+    std::vector<Gated> actors;
+    auto g = spawn_gated();
+    EXPECT_TRUE(is_ok(g));
+    if (g) actors.push_back(std::move(*g));
+    EXPECT_TRUE(has_errc(doubled(), Errc::ResourceExhausted));
+    EXPECT_TRUE(has_errc(smarm::spawn(seven()).join(), Errc::ResourceExhausted));
+    EXPECT_EQ(serve_all(actors), 1);
+    auto p = doubled();
+    EXPECT_TRUE(is_ok(p));
+    EXPECT_EQ(p.value_or(std::vector<int>{}), (std::vector<int>{2, 4, 6}));
+    return smarm::spawn(seven()).join().value_or(0);
+  });
+  ASSERT_TRUE(is_ok(r));
+  EXPECT_EQ(*r, 7);
+}
+
 INSTANTIATE_TEST_SUITE_P(Workers, LimitsTest, ::testing::Values<std::size_t>(1, 2),
                          ::smarm::test::workers_param_name);
 
