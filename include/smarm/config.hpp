@@ -53,6 +53,25 @@ class Config {
     stack_pool_size_ = n;
     return *this;
   }
+  // Resource limits. spawn() (and everything built on it) past either one fails with
+  // Errc::ResourceExhausted; the actors already running are unaffected, and an actor's
+  // share is released when it ends (before a join() on it returns).
+  //
+  // max_actors bounds the actors alive at once, the root included. The default is the
+  // actor table's own size, kMaxActors (33554432).
+  Config& max_actors(std::size_t n) {
+    max_actors_ = n;
+    return *this;
+  }
+  // max_stack_memory bounds the stack bytes reserved by the actors alive at once: each
+  // counts its usable stack size (stack_size, or its SpawnOptions::stack_size), rounded
+  // up to pages, whether or not its pages were touched yet; guards are not counted. It
+  // must allow at least one stack of stack_size. The default, kNoStackMemoryLimit, sets
+  // no bound beyond what mmap grants.
+  Config& max_stack_memory(std::size_t bytes) {
+    max_stack_memory_ = bytes;
+    return *this;
+  }
   // shutdown_grace is how long run() waits, after its function returned, for the
   // cancelled actors to end before it aborts the process naming the ones still running.
   Config& shutdown_grace(std::chrono::milliseconds d) {
@@ -111,6 +130,8 @@ class Config {
   std::size_t guard_size() const noexcept { return guard_size_; }
   GuardMode guard_mode() const noexcept { return guard_mode_; }
   std::size_t stack_pool_size() const noexcept { return stack_pool_size_; }
+  std::size_t max_actors() const noexcept { return max_actors_; }
+  std::size_t max_stack_memory() const noexcept { return max_stack_memory_; }
   std::chrono::milliseconds shutdown_grace() const noexcept { return shutdown_grace_; }
   bool preemption() const noexcept { return preemption_; }
   std::uint32_t alloc_interval() const noexcept { return alloc_interval_; }
@@ -129,6 +150,8 @@ class Config {
   // kMaxStackSize bounds Config::stack_size and SpawnOptions::stack_size alike.
   static constexpr std::size_t kMaxStackSize = std::size_t{1} << 32;  // 4 GiB
   static constexpr std::size_t kMaxWorkers = 1024;
+  static constexpr std::size_t kMaxActors = std::size_t{1} << 25;  // the actor table's size
+  static constexpr std::size_t kNoStackMemoryLimit = SIZE_MAX;
   static constexpr std::uint32_t kDefaultAllocInterval = 64;
   static constexpr std::uint64_t kDefaultTimesliceUs = 1000;    // 1 ms
   static constexpr std::uint32_t kDefaultStallThreshold = 100;  // timeslices: 100 ms
@@ -142,6 +165,8 @@ class Config {
   std::size_t guard_size_ = 0;
   GuardMode guard_mode_ = GuardMode::Auto;
   std::size_t stack_pool_size_ = 128;
+  std::size_t max_actors_ = kMaxActors;
+  std::size_t max_stack_memory_ = kNoStackMemoryLimit;
   std::chrono::milliseconds shutdown_grace_{5000};
   bool preemption_ = true;
   std::uint32_t alloc_interval_ = kDefaultAllocInterval;

@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <new>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -189,7 +190,9 @@ auto spawn_handle(const SpawnOptions& options, F&& f, SpawnLink link)
     -> Result<JoinHandle<std::invoke_result_t<std::decay_t<F>>>> {
   using Fn = std::decay_t<F>;
   using R = std::invoke_result_t<Fn>;
-  auto* task = new JoinState<Fn, R>(std::forward<F>(f));
+  auto* task = new (std::nothrow) JoinState<Fn, R>(std::forward<F>(f));
+  if (!task)
+    return unexpected(Error(Errc::ResourceExhausted, "spawn(): out of memory for the task"));
   task->add_ref();  // one for the handle, one for the actor
   auto pid = spawn_task(task, options, link);
   if (!pid) {

@@ -1,5 +1,6 @@
 // config.cpp — Config defaults and validation; Pid formatting.
 #include <sched.h>
+#include <unistd.h>
 
 #include <cstdio>
 
@@ -38,6 +39,22 @@ Result<void> Config::validate() const {
     return bad("guard_size", "must be at most 1 GiB", guard_size_);
   if (stack_pool_size_ > (std::size_t{1} << 20))
     return bad("stack_pool_size", "must be at most 1048576", stack_pool_size_);
+  if (max_actors_ == 0) return bad("max_actors", "must be at least 1 (the root is an actor)", 0);
+  if (max_actors_ > kMaxActors)
+    return bad("max_actors", "must be at most 33554432 (the actor table's size)", max_actors_);
+  {
+    // One stack of stack_size, as the allocator rounds it: the root needs it.
+    const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+    const std::size_t one_stack = (stack_size_ + page - 1) / page * page;
+    if (max_stack_memory_ < one_stack) {
+      char buf[200];
+      std::snprintf(buf, sizeof buf,
+                    "Config::max_stack_memory: must allow at least one stack of stack_size "
+                    "(%zu bytes; got %zu)",
+                    one_stack, max_stack_memory_);
+      return Error(Errc::InvalidConfig, buf);
+    }
+  }
   if (shutdown_grace_.count() <= 0) {
     char buf[120];
     std::snprintf(buf, sizeof buf, "Config::shutdown_grace: must be positive (got %lld ms)",

@@ -40,7 +40,10 @@ Scheduler::Scheduler(const Config& config)
     : stacks(config),
       slots(*this),
       config_(config),
-      id_(g_next_runtime_id.fetch_add(1, std::memory_order_relaxed)) {
+      id_(g_next_runtime_id.fetch_add(1, std::memory_order_relaxed)),
+      limit_actors_(config.max_actors() < Config::kMaxActors),
+      limit_stacks_(config.max_stack_memory() != Config::kNoStackMemoryLimit),
+      max_stack_pages_(config.max_stack_memory() / page_size()) {
   for (unsigned i = 0; i < config.workers(); ++i)
     workers.push_back(std::make_unique<Worker>(*this, i));
   if (workers.size() == 1) workers[0]->queue.set_private(true);
@@ -62,17 +65,66 @@ Scheduler::~Scheduler() {
   workers.clear();        // returns pooled stacks before the allocator unmaps its slabs
 }
 
+Result<void> Scheduler::reserve_limits(std::uint32_t pages) noexcept {
+  // Relaxed: the counts order nothing; a spawn racing an exit may see the older count
+  // and fail, as if it had come first.
+  if (limit_actors_) {
+    const std::size_t max = config_.max_actors();
+    if (limited_actors_.fetch_add(1, std::memory_order_relaxed) >= max) {
+      limited_actors_.fetch_sub(1, std::memory_order_relaxed);
+      char buf[120];
+      std::snprintf(buf, sizeof buf, "spawn(): actor limit reached (Config::max_actors = %zu)",
+                    max);
+      return Error(Errc::ResourceExhausted, buf);
+    }
+  }
+  if (limit_stacks_) {
+    const std::size_t held = limited_stack_pages_.fetch_add(pages, std::memory_order_relaxed);
+    if (held + pages > max_stack_pages_) {
+      limited_stack_pages_.fetch_sub(pages, std::memory_order_relaxed);
+      if (limit_actors_) limited_actors_.fetch_sub(1, std::memory_order_relaxed);
+      const std::size_t page = page_size();
+      char buf[200];
+      std::snprintf(buf, sizeof buf,
+                    "spawn(): stack memory limit reached (Config::max_stack_memory = %zu "
+                    "bytes; %zu in use, %zu requested)",
+                    config_.max_stack_memory(), held * page, std::size_t{pages} * page);
+      return Error(Errc::ResourceExhausted, buf);
+    }
+  }
+  return {};
+}
+
+void Scheduler::release_limits(std::uint32_t pages) noexcept {
+  if (limit_actors_) limited_actors_.fetch_sub(1, std::memory_order_relaxed);
+  if (limit_stacks_) limited_stack_pages_.fetch_sub(pages, std::memory_order_relaxed);
+}
+
 Result<Actor*> Scheduler::create_actor(TaskBase& task, const SpawnOptions& options, Worker* w,
                                        bool is_root) {
+  const bool default_size = options.stack_size == 0 || options.stack_size == config_.stack_size();
+  std::uint32_t pages = 0;
+  if (limit_actors_ || limit_stacks_) [[unlikely]] {
+    if (limit_stacks_) {
+      const std::size_t page = page_size();
+      const std::size_t bytes = default_size ? config_.stack_size() : options.stack_size;
+      // Larger than any cap can allow (and than a stack can be): the reservation fails.
+      pages = static_cast<std::uint32_t>(
+          std::min<std::size_t>((bytes + page - 1) / page, UINT32_MAX / 2));
+    }
+    if (auto r = reserve_limits(pages); !r) return std::move(r).error();
+  }
   auto slot = slots.allocate(w);
-  if (!slot) return std::move(slot).error();
+  if (!slot) {
+    release_limits(pages);
+    return std::move(slot).error();
+  }
   Actor* a = *slot;
   // acquire: pairs with the release that freed the slot (Worker::release_actor), so the
   // writes below are ordered after the previous occupant's.
   const std::uint32_t gen = a->generation();
 
   Stack st;
-  const bool default_size = options.stack_size == 0 || options.stack_size == config_.stack_size();
   if (default_size) st = w->take_pooled_stack();
   if (st) {
     sanitizer::unpoison_stack(st.lo, st.size);
@@ -80,6 +132,7 @@ Result<Actor*> Scheduler::create_actor(TaskBase& task, const SpawnOptions& optio
     auto fresh = stacks.allocate(default_size ? 0 : options.stack_size);
     if (!fresh) {
       slots.free(w, a);
+      release_limits(pages);
       return std::move(fresh).error();
     }
     st = *fresh;

@@ -64,6 +64,20 @@ class Scheduler {
   Result<Actor*> create_actor(TaskBase& task, const SpawnOptions& options, Worker* w,
                               bool is_root = false);
 
+  // The resource limits (Config::max_actors, max_stack_memory). reserve_limits takes one
+  // actor and `pages` of stack, or fails with ResourceExhausted naming the limit;
+  // release_limits gives them back. Counted only when a limit is set: the default spawn
+  // path touches no shared counter.
+  Result<void> reserve_limits(std::uint32_t pages) noexcept;
+  void release_limits(std::uint32_t pages) noexcept;
+  bool limited() const noexcept { return limit_actors_ || limit_stacks_; }
+  // release_ended(stack_bytes) gives back the share of an ended actor whose stack had
+  // stack_bytes (only called when limited(): the charge is recomputed from the stack
+  // rather than kept in Actor, whose size is a multiple of the cache line).
+  void release_ended(std::size_t stack_bytes) noexcept {
+    release_limits(static_cast<std::uint32_t>(stack_bytes / kStackScale / page_size()));
+  }
+
   // Wake-up plumbing.
   void notify_work() noexcept;     // after pushing stealable work
   void inject(Actor* a) noexcept;  // from a thread that is not our worker
@@ -106,6 +120,13 @@ class Scheduler {
 
   Config config_;
   const std::uint32_t id_;
+  const bool limit_actors_;  // max_actors below the table's size
+  const bool limit_stacks_;  // max_stack_memory set
+  const std::size_t max_stack_pages_;
+  // Live actors and stack pages held, while a limit is set. Own line: spawns and exits on
+  // every worker write them.
+  alignas(64) std::atomic<std::size_t> limited_actors_{0};
+  std::atomic<std::size_t> limited_stack_pages_{0};
   std::atomic<bool> shutting_down_{false};
   std::atomic<bool> stopping_{false};
   std::mutex shutdown_mu_;

@@ -1,10 +1,17 @@
 // slot_table.cpp — SlotTable (see slot_table.hpp).
 #include "core/slot_table.hpp"
 
+#include <new>
+#include <string>
+
+#include <smarm/config.hpp>
+
 #include "core/sanitizer.hpp"
 #include "core/worker.hpp"
 
 namespace smarm::detail {
+
+static_assert(SlotTable::kMaxActors == Config::kMaxActors);
 
 namespace {
 constexpr std::uint32_t kBatch = 64;  // slots moved between a worker cache and the table
@@ -38,7 +45,12 @@ SMARM_NO_TSAN Result<void> SlotTable::refill(Worker* w) {
   if (first >= kMaxActors)
     return Error(Errc::ResourceExhausted,
                  "actor table full (" + std::to_string(kMaxActors) + " actors)");
-  make_chunk(first >> kChunkBits);  // kBatch divides kChunkSize: one chunk per batch
+  try {
+    make_chunk(first >> kChunkBits);  // kBatch divides kChunkSize: one chunk per batch
+  } catch (const std::bad_alloc&) {
+    return Error(Errc::ResourceExhausted, "actor table: out of memory for a chunk of " +
+                                              std::to_string(kChunkSize) + " actor slots");
+  }
   next_fresh_.store(first + kBatch, std::memory_order_relaxed);
   // Reverse order so that slots are handed out in increasing index order.
   for (std::uint32_t i = kBatch; i-- > 0;) w->slot_cache[w->slot_cache_size++] = first + i;

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 #include <string>
 
 #include "core/sanitizer.hpp"
@@ -77,17 +78,16 @@ const char* guard_mode_name(ResolvedGuardMode m) noexcept {
 
 StackAllocator::StackAllocator(const Config& config) : mode_(resolve_mode(config.guard_mode())) {
   const std::size_t page = page_size();
-  std::size_t stack = config.stack_size();
-#if defined(SMARM_ASAN)
-  stack *= 2;  // ASan's redzones make every frame larger
-#endif
-  stack_size_ = round_up(stack, page);
+  // Rounded, then scaled: Scheduler::release_ended divides the scale out again.
+  stack_size_ = round_up(config.stack_size(), page) * kStackScale;
   std::size_t guard = config.guard_size();
   if (guard == 0)
     guard = mode_ == ResolvedGuardMode::GuardInstall ? Config::kDefaultGuardSize : kMprotectGuard;
   guard_size_ = round_up(guard, page);
   slot_size_ = guard_size_ + stack_size_;
   slots_per_slab_ = kSlabBytes / slot_size_ ? kSlabBytes / slot_size_ : 1;
+  // release() is noexcept and may run when memory is short: its list never grows past this.
+  released_.reserve(kReleaseBatch);
 }
 
 StackAllocator::~StackAllocator() {
@@ -119,8 +119,14 @@ Result<void> StackAllocator::grow_locked() {
   // Huge pages would turn the first touch of a stack into a 2 MiB commit.
   madvise(p, bytes, MADV_NOHUGEPAGE);
   auto* base = static_cast<char*>(p);
-  slabs_.emplace_back(base, bytes);
-  free_.reserve(free_.size() + slots_per_slab_);
+  try {
+    slabs_.emplace_back(base, bytes);
+    free_.reserve(free_.size() + slots_per_slab_);
+  } catch (const std::bad_alloc&) {
+    if (!slabs_.empty() && slabs_.back().first == base) slabs_.pop_back();
+    munmap(p, bytes);
+    return Error(Errc::ResourceExhausted, "stack allocator: out of memory for its free list");
+  }
   // Pushed in reverse so that slots are handed out in address order.
   for (std::size_t i = slots_per_slab_; i-- > 0;) free_.push_back({base + i * slot_size_, false});
   return {};
@@ -128,12 +134,9 @@ Result<void> StackAllocator::grow_locked() {
 
 Result<Stack> StackAllocator::allocate(std::size_t size) {
   const std::size_t page = page_size();
-  if (size != 0 && round_up(size, page) != stack_size_) {
+  if (size != 0 && round_up(size, page) * kStackScale != stack_size_) {
     // A custom size: a mapping of its own.
-    std::size_t usable = round_up(size, page);
-#if defined(SMARM_ASAN)
-    usable *= 2;
-#endif
+    const std::size_t usable = round_up(size, page) * kStackScale;
     const std::size_t bytes = guard_size_ + usable;
     void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);

@@ -30,6 +30,7 @@
 #include <smarm/error.hpp>
 
 #include "core/runtime_mutex.hpp"
+#include "core/sanitizer.hpp"
 
 namespace smarm::detail {
 
@@ -45,6 +46,14 @@ struct Stack {
   char* guard_lo() const noexcept { return lo - guard; }
   explicit operator bool() const noexcept { return lo != nullptr; }
 };
+
+// kStackScale is how much larger than asked stacks are made: ASan's redzones make every
+// frame larger. Config::max_stack_memory counts the size asked for.
+#if defined(SMARM_ASAN)
+inline constexpr std::size_t kStackScale = 2;
+#else
+inline constexpr std::size_t kStackScale = 1;
+#endif
 
 enum class ResolvedGuardMode : std::uint8_t { GuardInstall, Mprotect };
 const char* guard_mode_name(ResolvedGuardMode m) noexcept;

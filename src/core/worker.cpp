@@ -75,6 +75,8 @@ SMARM_NO_TSAN SMARM_OPAQUE void set_current_worker(Worker* w) noexcept {
   const bool is_root = self->is_root;
   Scheduler* const sched = self->sched;
   const TaskBase::Status status = run_task_body(task);
+  // Read before the fetch_or below hands the actor's fields on.
+  const std::size_t stack_bytes = self->stack.size;
   trace_exit(self, status);
   // The actor is dead to the world from here: its pid is stale and unpark/cancel ignore
   // it, before anyone can observe its completion (a joiner must find it ended). Only its
@@ -84,6 +86,9 @@ SMARM_NO_TSAN SMARM_OPAQUE void set_current_worker(Worker* w) noexcept {
   // release: pairs with the acquire in Worker::release_actor().
   const std::uint64_t was = self->state.fetch_or(state::kExiting, std::memory_order_acq_rel);
   current_worker()->exited.add();
+  // The limits' share goes back before anyone can see the end (a join() that returns
+  // lets the joiner spawn again), though the stack is only freed by the next switch.
+  if (sched->limited()) sched->release_ended(stack_bytes);
   // Watchers hear of the end after the pid went stale and before join() returns. (The
   // record is not one of the fields release_actor() hands on; see supervision.hpp.)
   if (was & state::kWatched) supervision_exit(self, task, status, was);
