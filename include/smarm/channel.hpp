@@ -17,6 +17,9 @@
 // senders parked on a full bounded channel wake with Closed, keeping their values.
 // Cancellation: recv() reports Cancelled before looking at the queue; send() only when it
 // would have to wait (a send that fits never fails for it).
+// Bursts: rx.recv_some(out, max) and tx.send_all(batch) move several values per lock
+// acquisition and per wake-up, with the same rules as recv() and send() (pipe stages use
+// them; a hand-written stage loop can too).
 #pragma once
 
 #include <algorithm>
