@@ -10,13 +10,15 @@
 # runtime's median and unit side by side, and the extra fields smarm printed. Paste the
 # table into benchmarks/README.md ("Results") together with the header lines.
 #
+# SMARM_REPORT_ONLY=1 renders the table again from an existing RAW_FILE (no runs).
 # Needs the release preset built (and release-uring for W6's smarm-uring server; w6.sh
 # skips a server whose binary is missing and says so on stderr).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 raw="${1:-build/release/benchmark-report.txt}"
 
-WITH_W6=1 benchmarks/run_all.sh | tee "$raw" >&2
+# SMARM_REPORT_ONLY=1: only render the table from an existing RAW_FILE.
+if [ "${SMARM_REPORT_ONLY:-0}" != 1 ]; then WITH_W6=1 benchmarks/run_all.sh | tee "$raw" >&2; fi
 
 # Lines look like: workload=W2 runtime=smarm T=1 metric=87.4 unit=ns/rtt result=1000000 k=v...
 grep '^#' "$raw" | sed 's/^# /- /'
@@ -35,13 +37,19 @@ awk '
         extra = extra (extra == "" ? "" : " ") k "=" v
     }
     key = f["workload"] SUBSEP f["T"]
+    # A baseline both programs print (W4 serial/threads) is shown once, as smarm-bench printed it,
+    # measured in the same process as smarm.
+    if ((key SUBSEP f["runtime"]) in had) next
+    had[key SUBSEP f["runtime"]] = 1
     if (!(key in seen)) { seen[key] = 1; order[++n] = key }
     cell = f["runtime"] ": " f["metric"] " " f["unit"]
-    if (f["runtime"] ~ /^(asio|go)/) {
-      peers[key] = peers[key] (peers[key] == "" ? "" : "<br>") cell
-    } else {
+    # smarm lines in one column; Asio and the plain baselines (threads, serial, bare)
+    # in the other.
+    if (f["runtime"] ~ /^smarm/) {
       mine[key] = mine[key] (mine[key] == "" ? "" : "<br>") cell
       if (extra != "") extras[key] = extras[key] (extras[key] == "" ? "" : "<br>") f["runtime"] ": " extra
+    } else {
+      peers[key] = peers[key] (peers[key] == "" ? "" : "<br>") cell
     }
   }
   END {
