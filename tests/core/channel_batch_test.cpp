@@ -31,9 +31,10 @@
 // A channel's ring (detail/ring_queue.hpp) grows through the aligned ::operator new, which
 // smarm replaces (src/core/preempt.cpp) with a call to posix_memalign. This test binary
 // interposes posix_memalign so that the next allocation whose size is a multiple of a
-// chosen size, on the thread that armed it, fails as if memory were exhausted; the replaced
-// operator new then throws std::bad_alloc from inside the ring's growth. Every other call is served
-// by memalign (the sanitizers intercept it, so their bookkeeping stays right).
+// chosen size, on the thread that armed it, fails as if memory were exhausted; the
+// replaced operator new then throws std::bad_alloc from inside the ring's growth. Every
+// other call is served by memalign (the sanitizers intercept it, so their bookkeeping
+// stays right).
 //
 // Not under ThreadSanitizer: its runtime owns operator new (smarm does not replace it
 // there), so the ring never reaches posix_memalign and there is nothing to intercept.
