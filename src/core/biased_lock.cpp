@@ -8,39 +8,49 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 
 #include <smarm/debug.hpp>
 #include <smarm/detail/biased_lock.hpp>
 
+#include "core/lock_bias.hpp"
 #include "core/sanitizer.hpp"
 #include "core/worker.hpp"
 
 namespace smarm::detail {
 
-// biasing_available registers the process for expedited private membarriers once; false
-// when the kernel (or a sandbox, or Valgrind) does not offer them, or under TSan.
-bool biasing_available() noexcept;
-
 namespace {
 
 int membarrier(int cmd) noexcept { return static_cast<int>(syscall(__NR_membarrier, cmd, 0, 0)); }
 
+// The probe's answer for the lock path. Written (to true only) by probe_lock_bias(), read
+// by every worker's lock slow path: an atomic, so those reads race with nothing.
+std::atomic<bool> g_bias_enabled{false};
+
 }  // namespace
 
-bool biasing_available() noexcept {
+bool probe_lock_bias() noexcept {
 #if defined(SMARM_TSAN)
-  return false;
+  return false;  // TSan cannot see the revoker's barrier: it would report the owner's side
 #else
+  // Registers the process for expedited private membarriers; false when the kernel (or a
+  // sandbox, or Valgrind) does not offer them. A function-local static: one probe even
+  // when two runtimes start at once on two threads.
   static const bool ok = [] {
     if (const char* env = std::getenv("SMARM_CHANNEL_BIAS"); env && env[0] == '0') return false;
     const int cmds = membarrier(MEMBARRIER_CMD_QUERY);
     if (cmds < 0 || !(cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED)) return false;
     return membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0;
   }();
+  // release: whoever reads true is ordered after the registration above, so its later
+  // revocations issue MEMBARRIER_CMD_PRIVATE_EXPEDITED as a registered process.
+  if (ok) g_bias_enabled.store(true, std::memory_order_release);
   return ok;
 #endif
 }
+
+bool lock_bias_enabled() noexcept { return g_bias_enabled.load(std::memory_order_acquire); }
 
 namespace {
 constexpr std::uint32_t kMaxThreshold = 1u << 24;  // past this, bias is effectively off
@@ -89,7 +99,13 @@ void BiasedLock::lock_slow(const void* me) noexcept {
     streak_ = 1;
     return;
   }
-  if (++streak_ >= threshold_ && biasing_available()) {
+  // lock_bias_enabled() only reads the probe's answer; the probe itself (syscalls that can
+  // stall) ran when the runtime was built. Not probed yet counts as "no bias", which is
+  // always safe — the lock is then the plain SpinLock — and cannot cost a bias anyway: a
+  // bias goes to a worker (me != nullptr), and a worker exists only inside a Scheduler,
+  // whose constructor has probed before any of its workers ran. Probing here instead
+  // would put the syscalls under spin_, where every other locker would spin behind them.
+  if (++streak_ >= threshold_ && lock_bias_enabled()) {
     streak_ = 0;
     // The bias only ever goes to one worker in the lock's lifetime (see the header): the
     // owner_inside_ flag must have a single writer. A worker that once owned the bias may
@@ -120,4 +136,6 @@ void BiasedLock::revoke_locked() noexcept {
 
 }  // namespace smarm::detail
 
-bool smarm::debug::channel_bias_available() noexcept { return smarm::detail::biasing_available(); }
+// Probes itself when no runtime has been built yet (the answer is the same); it runs under
+// no lock, so the syscalls stall only the caller.
+bool smarm::debug::channel_bias_available() noexcept { return smarm::detail::probe_lock_bias(); }

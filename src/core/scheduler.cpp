@@ -9,6 +9,7 @@
 #include <string>
 
 #include "core/context.hpp"
+#include "core/lock_bias.hpp"
 #include "core/sanitizer.hpp"
 #include "core/timer_heap.hpp"
 #include "core/trace.hpp"
@@ -44,6 +45,9 @@ Scheduler::Scheduler(const Config& config)
       limit_actors_(config.max_actors() < Config::kMaxActors),
       limit_stacks_(config.max_stack_memory() != Config::kNoStackMemoryLimit),
       max_stack_pages_(config.max_stack_memory() / page_size()) {
+  // Before any worker exists, under no lock: the channel locks' slow path only reads the
+  // answer (core/lock_bias.hpp). Once per process; later runtimes find it cached.
+  (void)probe_lock_bias();
   for (unsigned i = 0; i < config.workers(); ++i)
     workers.push_back(std::make_unique<Worker>(*this, i));
   if (workers.size() == 1) workers[0]->queue.set_private(true);

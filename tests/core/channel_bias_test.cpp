@@ -15,6 +15,7 @@
 
 #include <smarm/smarm.hpp>
 
+#include "core/lock_bias.hpp"
 #include "support/runtime_fixture.hpp"
 #include "support/scale.hpp"
 
@@ -146,6 +147,19 @@ TEST(ChannelBiasTest, TheBiasNeverMovesToASecondWorker) {
   ASSERT_TRUE(is_ok(r));
   EXPECT_LT(ordinary_a, 1'000u) << "the first worker should have earned the bias";
   EXPECT_GE(ordinary_b, static_cast<std::uint64_t>(2 * n)) << "the bias moved to worker B";
+}
+
+TEST(ChannelBiasTest, TheRuntimeProbesForBiasBeforeItsFirstActorRuns) {
+  // The membarrier probe (syscalls that stalled ~100 ms on a loaded machine) runs when the
+  // runtime is built, not on the first lock slow path that earns a bias, where it would
+  // hold the channel's spin lock. So the root actor, before touching any channel, already
+  // finds the answer published — the same one debug::channel_bias_available() gives.
+  // (Under ctest this test runs in a process of its own, where nothing probed earlier.)
+  bool enabled_in_root = false;
+  auto r = smarm::test::run_on(1, [&] { enabled_in_root = smarm::detail::lock_bias_enabled(); });
+  ASSERT_TRUE(is_ok(r));
+  EXPECT_EQ(enabled_in_root, smarm::debug::channel_bias_available());
+  EXPECT_EQ(smarm::detail::lock_bias_enabled(), smarm::debug::channel_bias_available());
 }
 
 }  // namespace

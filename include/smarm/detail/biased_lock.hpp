@@ -25,6 +25,8 @@
 // between workers quickly stops being biased at all. No bias is ever taken when
 // membarrier is unavailable (an old kernel, a sandbox, Valgrind) or under ThreadSanitizer,
 // which cannot see the barrier; the lock then behaves as the plain SpinLock it wraps.
+// Whether membarrier is there is asked once, when a runtime is built (src/core/
+// lock_bias.hpp), never on the lock path: the syscalls can stall for milliseconds.
 // SMARM_CHANNEL_BIAS=0 in the environment turns biasing off (to compare, or to rule it
 // out). stats() counts, per worker, the ordinary acquisitions and the revocations.
 //
