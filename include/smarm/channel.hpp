@@ -150,37 +150,74 @@ class Sender {
     if (!state_) return fail(Errc::Closed, "send_all() on an empty Sender");
     auto& c = *state_;
     const std::size_t n = batch.size();
-    while (sent < n) {
-      if constexpr (std::is_nothrow_move_constructible_v<T>) {
-        c.lock();
+    if (n == 0) return {};
+    if constexpr (!std::is_nothrow_move_constructible_v<T>) {
+      // An unbounded channel of a type whose move may throw: one send() at a time, so a
+      // throwing move never leaves a value half in the channel.
+      while (sent < n) {
+        auto r = send_impl(std::move(batch[sent]), detail::kNoDeadline);
+        if (!r) {
+          batch[sent] = std::move(r.error()).into_value();
+          return fail(r.error().code(), r.error().message());
+        }
+        ++sent;
+      }
+    } else {
+      detail::Actor* self = nullptr;  // looked up only if the call has to wait
+      c.lock();
+      for (;;) {  // the lock is held at the top of every turn; each exit releases it
         if (!c.receiver_alive_locked()) {
           c.unlock();
           return fail(Errc::Closed, "send on a channel whose receiver is gone");
         }
-        const std::size_t before = sent;
-        try {
-          // Pushing may grow the ring (allocation): never throw with the lock held, and a
-          // value is moved only once its slot exists.
-          while (sent < n && c.queue.size() < c.capacity()) c.queue.push(std::move(batch[sent++]));
-        } catch (...) {
+        // As many as fit, in one move. Room is made first (growing the ring allocates and
+        // may throw: never with the lock held, and before any value has moved).
+        const std::size_t fit = std::min(c.capacity() - c.queue.size(), n - sent);
+        if (fit != 0) {
+          try {
+            c.queue.reserve_for(fit);
+          } catch (...) {
+            c.unlock();
+            batch.erase(batch.begin(), batch.begin() + static_cast<std::ptrdiff_t>(sent));
+            throw;
+          }
+          c.queue.push_moved(batch.data() + sent, fit);
+          sent += fit;
+          detail::Waiter* w = c.take_recv_waiter_locked();
+          const detail::WaiterId id = w ? w->id : detail::WaiterId{};
           c.unlock();
-          batch.erase(batch.begin(), batch.begin() + static_cast<std::ptrdiff_t>(sent));
-          throw;
+          if (id) detail::unpark(id);
+          if (sent == n) break;
+          c.lock();
+          continue;  // room may have been made meanwhile
         }
-        detail::Waiter* w = sent != before ? c.take_recv_waiter_locked() : nullptr;
-        const detail::WaiterId id = w ? w->id : detail::WaiterId{};
-        c.unlock();
-        if (id) detail::unpark(id);
-        if (sent == n) break;
+        if (c.capacity() == 0) {
+          // A rendezvous channel holds nothing: each value waits in a receiver's hands.
+          c.unlock();
+          auto r = send_impl(std::move(batch[sent]), detail::kNoDeadline);
+          if (!r) {
+            batch[sent] = std::move(r.error()).into_value();
+            return fail(r.error().code(), r.error().message());
+          }
+          if (++sent == n) break;
+          c.lock();
+          continue;
+        }
+        // Full. Park until the receiver makes room, holding no value (a null slot): the
+        // receiver only wakes us, and we fill whatever room there is then, so the rest of
+        // the batch goes in as one burst rather than one value per wake-up.
+        if (!self) self = detail::current_actor();
+        if (!self) {
+          c.unlock();
+          return fail(Errc::NotInActor, "send_all() would wait for room, outside an actor");
+        }
+        detail::Waiter w{};
+        w.slot = nullptr;
+        auto r = c.wait_send_locked(self, w, detail::kNoDeadline);
+        if (!r) return fail(r.error().code(), r.error().message());  // lock released
+        // Woken for room (never "filled": no value was in our hands); the lock is held
+        // again, so look at the room there is now.
       }
-      // Full (or a rendezvous channel): one ordinary send, which parks until there is room.
-      auto r = send_impl(std::move(batch[sent]), detail::kNoDeadline);
-      if (!r) {
-        batch[sent] = std::move(r.error()).into_value();
-        const Errc code = r.error().code();
-        return fail(code, r.error().message());
-      }
-      ++sent;
     }
     batch.clear();
     return {};
@@ -318,36 +355,53 @@ class Receiver {
   // returns nothing with the lock still held.
   static std::optional<T> take_locked(detail::ChannelState<T>& c) {
     std::optional<T> out;
-    if (!c.queue.empty()) {
-      out.emplace(c.queue.pop());
-      detail::WaiterId wake{};
+    for (;;) {
+      if (!c.queue.empty()) {
+        out.emplace(c.queue.pop());
+        detail::WaiterId wake{};
+        if constexpr (std::is_nothrow_move_constructible_v<T>) {
+          if (c.has_send_waiters_locked()) {
+            if (detail::Waiter* s = c.take_send_waiter_locked()) {
+              admit_locked(c, *s);  // the pop freed a ring slot: no allocation, no throw
+              wake = s->id;
+            }
+          }
+        }
+        c.unlock();
+        if (wake) detail::unpark(wake);
+        return out;
+      }
       if constexpr (std::is_nothrow_move_constructible_v<T>) {
         if (c.has_send_waiters_locked()) {
           if (detail::Waiter* s = c.take_send_waiter_locked()) {
-            // The pop freed a ring slot, so this push neither allocates nor throws.
-            c.queue.push(std::move(*static_cast<T*>(s->slot)));
-            wake = s->id;
-            s->filled.store(true, std::memory_order_release);  // pairs with the sender
+            const detail::WaiterId wake = s->id;
+            if (s->slot) {  // rendezvous: take it from the sender's hands
+              out.emplace(std::move(*static_cast<T*>(s->slot)));
+              s->filled.store(true, std::memory_order_release);
+              c.unlock();
+              detail::unpark(wake);
+              return out;
+            }
+            // A send_all waiting for room, and there is room: wake it (it queues values
+            // and wakes us in turn), then look again, with the lock held as promised.
+            c.unlock();
+            detail::unpark(wake);
+            c.lock();
+            continue;
           }
         }
       }
-      c.unlock();
-      if (wake) detail::unpark(wake);
       return out;
     }
-    if constexpr (std::is_nothrow_move_constructible_v<T>) {
-      if (c.has_send_waiters_locked()) {  // rendezvous: take it from the sender's hands
-        if (detail::Waiter* s = c.take_send_waiter_locked()) {
-          out.emplace(std::move(*static_cast<T*>(s->slot)));
-          const detail::WaiterId wake = s->id;
-          s->filled.store(true, std::memory_order_release);
-          c.unlock();
-          detail::unpark(wake);
-          return out;
-        }
-      }
-    }
-    return out;
+  }
+
+  // admit_locked(s) lets the parked sender s into a ring slot that a pop has just freed: a
+  // sender holding a value has it moved in (and is told so through `filled`); a send_all
+  // waiting for room holds none and is only woken, by the caller, after the unlock.
+  static void admit_locked(detail::ChannelState<T>& c, detail::Waiter& s) noexcept {
+    if (!s.slot) return;
+    c.queue.push(std::move(*static_cast<T*>(s.slot)));
+    s.filled.store(true, std::memory_order_release);  // pairs with the sender's acquire
   }
 
  public:
@@ -369,6 +423,16 @@ class Receiver {
     } else {
       const std::size_t want = max < kRecvSomeReserve ? max : kRecvSomeReserve;
       if (out.capacity() - out.size() < want) out.reserve(out.size() + want);
+      // The checks recv() makes first, then one locked pass over what is ready: a burst that
+      // is already there costs one lock, and only an empty channel goes through recv().
+      detail::Actor* self = detail::current_actor();
+      if (!self) return unexpected(Error(Errc::NotInActor, "recv_some() called outside an actor"));
+      if (detail::is_cancelled(self))
+        return unexpected(Error(Errc::Cancelled, "recv_some(): the caller was cancelled"));
+      if (!state_) return unexpected(Error(Errc::Closed, "recv_some() on an empty Receiver"));
+      if (const std::size_t taken = take_many(out, std::min(max, out.capacity() - out.size()));
+          taken != 0)
+        return taken;
       auto v = recv();
       if (!v) return unexpected(std::move(v).error());
       out.push_back(std::move(*v));  // fits: reserved above
@@ -386,36 +450,49 @@ class Receiver {
   std::size_t take_many(std::vector<T>& out, std::size_t limit) {
     auto& c = *state_;
     constexpr std::size_t kMaxWakes = 16;
-    detail::WaiterId wakes[kMaxWakes];
+    // The senders to wake, kept as plain scalars so that nothing is zeroed per call (a
+    // WaiterId array would be); only the first n_wakes entries are ever read.
+    detail::Actor* wake_actor[kMaxWakes];
+    std::uint32_t wake_generation[kMaxWakes];
     std::size_t n_wakes = 0;
     std::size_t taken = 0;
     c.lock();
     while (taken < limit) {
-      if (!c.queue.empty()) {
-        out.push_back(c.queue.pop());
-        ++taken;
-        if (n_wakes < kMaxWakes && c.has_send_waiters_locked()) {
-          if (detail::Waiter* s = c.take_send_waiter_locked()) {
-            c.queue.push(std::move(*static_cast<T*>(s->slot)));  // the pop made room
-            wakes[n_wakes++] = s->id;
-            s->filled.store(true, std::memory_order_release);
-          }
+      if (const std::size_t k = std::min(limit - taken, c.queue.size()); k != 0) {
+        c.queue.pop_into(out, k);
+        taken += k;
+        // Let parked senders into the room just made, oldest first; the ring already has
+        // the slots, so these pushes neither allocate nor throw. The loop then takes their
+        // values too if the limit allows.
+        while (n_wakes < kMaxWakes && c.has_send_waiters_locked() &&
+               c.queue.size() < c.capacity()) {
+          detail::Waiter* s = c.take_send_waiter_locked();
+          if (!s) break;
+          admit_locked(c, *s);
+          wake_actor[n_wakes] = s->id.actor;
+          wake_generation[n_wakes++] = s->id.generation;
         }
         continue;
       }
-      if (n_wakes < kMaxWakes && c.has_send_waiters_locked()) {  // rendezvous
+      // Nothing queued, but a sender may be parked: on a rendezvous channel with its value
+      // in hand (take it), or a send_all waiting for room (there is room: wake it).
+      if (n_wakes < kMaxWakes && c.has_send_waiters_locked()) {
         if (detail::Waiter* s = c.take_send_waiter_locked()) {
-          out.push_back(std::move(*static_cast<T*>(s->slot)));
-          ++taken;
-          wakes[n_wakes++] = s->id;
-          s->filled.store(true, std::memory_order_release);
+          if (s->slot) {
+            out.push_back(std::move(*static_cast<T*>(s->slot)));
+            ++taken;
+            s->filled.store(true, std::memory_order_release);
+          }
+          wake_actor[n_wakes] = s->id.actor;
+          wake_generation[n_wakes++] = s->id.generation;
           continue;
         }
       }
       break;
     }
     c.unlock();
-    for (std::size_t i = 0; i < n_wakes; ++i) detail::unpark(wakes[i]);
+    for (std::size_t i = 0; i < n_wakes; ++i)
+      detail::unpark(detail::WaiterId{wake_actor[i], wake_generation[i]});
     return taken;
   }
 

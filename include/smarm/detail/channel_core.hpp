@@ -42,6 +42,9 @@ struct Waiter {
   // that finds it constructs the value there. A parked sender's slot is the T it is
   // sending: a receiver moves it out. Either way the waker sets `filled` (release) before
   // the wake-up, so the woken side returns without taking the channel lock again.
+  // A parked sender with a null slot (send_all on a full bounded channel) holds no value and
+  // waits only for room: a receiver that frees a slot just wakes it, without `filled`, and
+  // the sender then queues what fits itself.
   void* slot = nullptr;
   std::atomic<bool> filled{false};
   bool try_claim() noexcept {

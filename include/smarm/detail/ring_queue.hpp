@@ -5,9 +5,12 @@
 // move-only types work. Not thread-safe: the channel's lock guards it.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
+#include <iterator>
 #include <memory>
 #include <new>
+#include <type_traits>
 #include <utility>
 
 namespace smarm::detail {
@@ -40,6 +43,43 @@ class RingQueue {
     ++head_;
     return v;
   }
+  // Bulk moves, for channel bursts: one bounds computation per contiguous run of slots
+  // instead of one per value, and a plain memmove for trivially copyable T.
+  //
+  // reserve_for(n) makes room for n more values without a later push() growing the ring;
+  // it may throw (allocation), before anything has moved.
+  void reserve_for(std::size_t n) {
+    while (cap_ - size() < n) grow();
+  }
+  // push_moved(first, n) moves n values in after the last one; room must have been made
+  // (reserve_for, or capacity known to suffice). T's move must not throw.
+  void push_moved(T* first, std::size_t n) noexcept {
+    static_assert(std::is_nothrow_move_constructible_v<T>);
+    while (n != 0) {
+      const std::size_t at = tail_ & (cap_ - 1);
+      const std::size_t run = std::min(n, cap_ - at);
+      std::uninitialized_move_n(first, run, slots_ + at);
+      first += run;
+      tail_ += run;
+      n -= run;
+    }
+  }
+  // pop_into(out, n) moves the n oldest values (n <= size()) to the end of the vector out,
+  // which must already have room for them (it must not reallocate: no throwing here).
+  template <class Vector>
+  void pop_into(Vector& out, std::size_t n) noexcept {
+    static_assert(std::is_nothrow_move_constructible_v<T>);
+    while (n != 0) {
+      const std::size_t at = head_ & (cap_ - 1);
+      const std::size_t run = std::min(n, cap_ - at);
+      T* first = slots_ + at;
+      out.insert(out.end(), std::make_move_iterator(first), std::make_move_iterator(first + run));
+      std::destroy_n(first, run);
+      head_ += run;
+      n -= run;
+    }
+  }
+
   void clear() noexcept {
     while (!empty()) {
       slot(head_)->~T();
