@@ -205,11 +205,15 @@ struct ParMap {
           stage, kKind,
           [this, &run, stage, rx = std::move(work_rx[i]), tx = std::move(result_tx[i])]() mutable {
             run.guard(stage, kKind, [&] {
+              std::vector<In> items;
+              std::vector<Out> results;
               for (;;) {
-                auto v = rx.recv();
-                if (!v) return (void)run.stopped(stage, kKind, v.error());
-                auto s = tx.send(std::invoke(std::as_const(f), std::move(*v)));
-                if (!s) return (void)run.stopped(stage, kKind, detail::as_error(s.error()));
+                auto got = rx.recv_some(items, detail::kBatch);
+                if (!got) return (void)run.stopped(stage, kKind, got.error());
+                for (In& v : items) results.push_back(std::invoke(std::as_const(f), std::move(v)));
+                items.clear();
+                auto s = tx.send_all(results);
+                if (!s) return (void)run.stopped(stage, kKind, s.error());
               }
             });
           });
@@ -235,33 +239,47 @@ struct ParMap {
   template <class In>
   static void distribute(detail::PipeRun& run, std::size_t stage, detail::Inlet<In>& in,
                          std::vector<Sender<In>>& tx) {
-    const std::size_t workers = tx.size();
     std::size_t next = 0;
+    std::vector<In> items;
     for (;;) {
-      auto v = in.recv();
-      if (!v) return (void)run.stopped(stage, kKind, v.error());
-      In item = std::move(*v);
-      if constexpr (!Ordered) {
-        // The first worker in rotation with room; try_send hands the value back if full.
-        bool sent = false;
-        for (std::size_t k = 0; k < workers && !sent; ++k) {
-          const std::size_t w = next + k < workers ? next + k : next + k - workers;
-          auto s = tx[w].try_send(std::move(item));
-          if (s) {
-            sent = true;
-            next = w + 1 == workers ? 0 : w + 1;
-          } else if (s.error().code() == Errc::Full) {
-            item = std::move(s.error()).into_value();
-          } else {
-            return (void)run.stopped(stage, kKind, detail::as_error(s.error()));
-          }
-        }
-        if (sent) continue;
-      }
-      auto s = tx[next].send(std::move(item));
-      if (!s) return (void)run.stopped(stage, kKind, detail::as_error(s.error()));
-      next = next + 1 == workers ? 0 : next + 1;
+      items.clear();
+      auto got = in.recv_some(items, detail::kBatch);
+      if (!got) return (void)run.stopped(stage, kKind, got.error());
+      for (In& v : items)
+        if (!deal(run, stage, tx, next, std::move(v))) return;
     }
+  }
+
+  // deal(item) hands one item to a worker (see distribute); false once the stage stopped.
+  template <class In>
+  static bool deal(detail::PipeRun& run, std::size_t stage, std::vector<Sender<In>>& tx,
+                   std::size_t& next, In item) {
+    const std::size_t workers = tx.size();
+    if constexpr (!Ordered) {
+      // The first worker in rotation with room; try_send hands the value back if full.
+      bool sent = false;
+      for (std::size_t k = 0; k < workers && !sent; ++k) {
+        const std::size_t w = next + k < workers ? next + k : next + k - workers;
+        auto s = tx[w].try_send(std::move(item));
+        if (s) {
+          sent = true;
+          next = w + 1 == workers ? 0 : w + 1;
+        } else if (s.error().code() == Errc::Full) {
+          item = std::move(s.error()).into_value();
+        } else {
+          run.stopped(stage, kKind, detail::as_error(s.error()));
+          return false;
+        }
+      }
+      if (sent) return true;
+    }
+    auto s = tx[next].send(std::move(item));
+    if (!s) {
+      run.stopped(stage, kKind, detail::as_error(s.error()));
+      return false;
+    }
+    next = next + 1 == workers ? 0 : next + 1;
+    return true;
   }
 };
 
@@ -289,22 +307,26 @@ struct Batch {
     run.spawn(stage, kKind,
               [k = k, &run, stage, in = std::move(in), out = std::move(out)]() mutable {
                 run.guard(stage, kKind, [&] {
+                  std::vector<In> items;
                   std::vector<In> buf;
                   buf.reserve(std::min(k, kMaxReserve));
                   for (;;) {
-                    auto v = in.recv();
-                    if (!v) {
-                      if (v.error().code() != Errc::Closed || buf.empty())
-                        return (void)run.stopped(stage, kKind, v.error());
+                    auto got = in.recv_some(items, detail::kBatch);
+                    if (!got) {
+                      if (got.error().code() != Errc::Closed || buf.empty())
+                        return (void)run.stopped(stage, kKind, got.error());
                       auto s = out.send(std::move(buf));  // the partial last batch
                       if (!s) run.stopped(stage, kKind, detail::as_error(s.error()));
                       return;
                     }
-                    buf.push_back(std::move(*v));
-                    if (buf.size() < k) continue;
-                    auto s = out.send(std::exchange(buf, std::vector<In>()));
-                    if (!s) return (void)run.stopped(stage, kKind, detail::as_error(s.error()));
-                    buf.reserve(std::min(k, kMaxReserve));
+                    for (In& v : items) {
+                      buf.push_back(std::move(v));
+                      if (buf.size() < k) continue;
+                      auto s = out.send(std::exchange(buf, std::vector<In>()));
+                      if (!s) return (void)run.stopped(stage, kKind, detail::as_error(s.error()));
+                      buf.reserve(std::min(k, kMaxReserve));
+                    }
+                    items.clear();
                   }
                 });
               });
@@ -329,11 +351,15 @@ struct Take {
     run.spawn(stage, kKind,
               [n = n, &run, stage, in = std::move(in), out = std::move(out)]() mutable {
                 run.guard(stage, kKind, [&] {
-                  for (std::size_t i = 0; i < n; ++i) {
-                    auto v = in.recv();
-                    if (!v) return (void)run.stopped(stage, kKind, v.error());
-                    auto s = out.send(std::move(*v));
-                    if (!s) return (void)run.stopped(stage, kKind, detail::as_error(s.error()));
+                  // Bursts, but never more than the items still wanted: what take reads
+                  // past its n would be lost to a borrowed source.
+                  std::vector<In> items;
+                  for (std::size_t left = n; left != 0;) {
+                    auto got = in.recv_some(items, std::min(left, detail::kBatch));
+                    if (!got) return (void)run.stopped(stage, kKind, got.error());
+                    left -= *got;
+                    auto s = out.send_all(items);
+                    if (!s) return (void)run.stopped(stage, kKind, s.error());
                   }
                   run.cut(stage);  // the `in` channel closes when this body's owner ends
                 });
