@@ -453,6 +453,28 @@ std::vector<int> values_of(const std::vector<Padded>& v) {
   return out;
 }
 
+// alloc_failure_injectable() checks that the interposed posix_memalign really is what the
+// ring's allocation reaches in this process. It is not under ThreadSanitizer (its runtime
+// owns operator new) nor under valgrind (which replaces operator new itself).
+bool alloc_failure_injectable() {
+#if SMARM_TEST_ALLOC_FAILURE_INJECTION
+  constexpr std::align_val_t kAlign{alignof(Padded)};
+  tls_fail_unit = sizeof(Padded);
+  bool failed = false;
+  try {
+    // volatile: the compiler may drop an unused new/delete pair, and the probe with it.
+    void* volatile p = ::operator new(sizeof(Padded) * 4, kAlign);
+    ::operator delete(p, kAlign);
+  } catch (const std::bad_alloc&) {
+    failed = true;
+  }
+  tls_fail_unit = 0;
+  return failed;
+#else
+  return false;
+#endif
+}
+
 // BadAllocOutcome is what send_all_with_failing_growth saw.
 struct BadAllocOutcome {
   bool threw_bad_alloc = false;
@@ -495,9 +517,9 @@ BadAllocOutcome send_all_with_failing_growth() {
 }
 
 TEST_P(ChannelBatchTest, BadAllocGrowingTheRingInSendAllPropagatesAndLeavesTheChannelUsable) {
-  if (!SMARM_TEST_ALLOC_FAILURE_INJECTION)
-    GTEST_SKIP()
-        << "cannot make the ring's allocation fail here (ThreadSanitizer owns operator new)";
+  if (!alloc_failure_injectable())
+    GTEST_SKIP() << "cannot make the ring's allocation fail here (ThreadSanitizer or valgrind "
+                    "owns operator new)";
   auto r = run([] {
     auto o = send_all_with_failing_growth();
     EXPECT_EQ(o.injected, 1) << "the channel took the batch without allocating room for it";
@@ -524,9 +546,9 @@ TEST_P(ChannelBatchTest, BadAllocGrowingTheRingInSendAllPropagatesAndLeavesTheCh
 // Nothing is lost: the values whose slots could not be made stay in the batch with the
 // rest (send_all makes room for a run of values before moving any of them).
 TEST_P(ChannelBatchTest, BadAllocGrowingTheRingInSendAllLosesNoValue) {
-  if (!SMARM_TEST_ALLOC_FAILURE_INJECTION)
-    GTEST_SKIP()
-        << "cannot make the ring's allocation fail here (ThreadSanitizer owns operator new)";
+  if (!alloc_failure_injectable())
+    GTEST_SKIP() << "cannot make the ring's allocation fail here (ThreadSanitizer or valgrind "
+                    "owns operator new)";
   auto r = run([] {
     auto o = send_all_with_failing_growth();
     EXPECT_TRUE(o.threw_bad_alloc);
