@@ -456,6 +456,9 @@ class Receiver {
     std::uint32_t wake_generation[kMaxWakes];
     std::size_t n_wakes = 0;
     std::size_t taken = 0;
+    // Ring slots promised to the send_alls woken for room (they fill them after we unlock):
+    // counted so that one free slot wakes one of them, not every one that waits.
+    std::size_t promised = 0;
     c.lock();
     while (taken < limit) {
       if (const std::size_t k = std::min(limit - taken, c.queue.size()); k != 0) {
@@ -465,9 +468,10 @@ class Receiver {
         // the slots, so these pushes neither allocate nor throw. The loop then takes their
         // values too if the limit allows.
         while (n_wakes < kMaxWakes && c.has_send_waiters_locked() &&
-               c.queue.size() < c.capacity()) {
+               c.queue.size() + promised < c.capacity()) {
           detail::Waiter* s = c.take_send_waiter_locked();
           if (!s) break;
+          if (!s->slot) ++promised;
           admit_locked(c, *s);
           wake_actor[n_wakes] = s->id.actor;
           wake_generation[n_wakes++] = s->id.generation;
@@ -476,12 +480,15 @@ class Receiver {
       }
       // Nothing queued, but a sender may be parked: on a rendezvous channel with its value
       // in hand (take it), or a send_all waiting for room (there is room: wake it).
-      if (n_wakes < kMaxWakes && c.has_send_waiters_locked()) {
+      if (n_wakes < kMaxWakes && c.has_send_waiters_locked() &&
+          (c.capacity() == 0 || promised < c.capacity())) {
         if (detail::Waiter* s = c.take_send_waiter_locked()) {
           if (s->slot) {
             out.push_back(std::move(*static_cast<T*>(s->slot)));
             ++taken;
             s->filled.store(true, std::memory_order_release);
+          } else {
+            ++promised;
           }
           wake_actor[n_wakes] = s->id.actor;
           wake_generation[n_wakes++] = s->id.generation;

@@ -250,7 +250,8 @@ TEST_P(ChannelBatchTest, SendAllWaitingForRoomSharesAFullChannelWithOtherSenders
       constexpr int kPerSender = 300;
       auto [tx, rx] = smarm::bounded_channel<int>(cap);
       std::vector<smarm::JoinHandle<void>> senders;
-      for (int k = 0; k < 2; ++k)  // bursts of 7, then the rest at once
+      constexpr int kBulk = 4;  // send_all senders: bursts of 7, then the rest at once
+      for (int k = 0; k < kBulk; ++k)
         senders.push_back(smarm::spawn([k, tx = tx]() mutable {
           for (int i = 0; i < kPerSender;) {
             const int n = i == 0 ? 7 : kPerSender - i;
@@ -260,11 +261,11 @@ TEST_P(ChannelBatchTest, SendAllWaitingForRoomSharesAFullChannelWithOtherSenders
           }
         }));
       senders.push_back(smarm::spawn([tx = tx]() mutable {
-        for (int i = 0; i < kPerSender; ++i) EXPECT_TRUE(is_ok(tx.send(2000 + i)));
+        for (int i = 0; i < kPerSender; ++i) EXPECT_TRUE(is_ok(tx.send(kBulk * 1000 + i)));
       }));
       senders.push_back(smarm::spawn([tx = tx]() mutable {
         for (int i = 0; i < kPerSender; ++i) {
-          auto s = smarm::select(smarm::send(tx, 3000 + i));
+          auto s = smarm::select(smarm::send(tx, (kBulk + 1) * 1000 + i));
           EXPECT_TRUE(static_cast<bool>(s));
         }
       }));
@@ -289,8 +290,8 @@ TEST_P(ChannelBatchTest, SendAllWaitingForRoomSharesAFullChannelWithOtherSenders
         if (turn % 5 == 0) (void)smarm::yield_now();
       }
       for (auto& h : senders) EXPECT_TRUE(is_ok(h.join()));
-      EXPECT_EQ(got.size(), std::size_t{4 * kPerSender}) << "capacity " << cap;
-      for (int k = 0; k < 4; ++k) {
+      EXPECT_EQ(got.size(), std::size_t{(kBulk + 2) * kPerSender}) << "capacity " << cap;
+      for (int k = 0; k < kBulk + 2; ++k) {
         std::vector<int> mine;
         for (int v : got)
           if (v / 1000 == k) mine.push_back(v);
