@@ -138,9 +138,11 @@ class Sender {
 
   // send_all(batch) sends every value of batch in order, as that many send() calls would,
   // but queues as many as there is room for under one lock (the cheap way to move a burst:
-  // what pipe stages use). It parks while the channel is full. On success batch is left
-  // empty. On failure (Closed, Cancelled, NotInActor — as send()) the values sent are
-  // erased from the front of batch and the rest stay in it, in order: nothing is lost.
+  // what pipe stages use). While the channel is full it parks until there is room, then
+  // queues what fits in one go; a rendezvous channel takes one value per receiver, as
+  // send() does. On success batch is left empty. On failure (Closed, Cancelled,
+  // NotInActor — as send()) the values sent are erased from the front of batch and the
+  // rest stay in it, in order: nothing is lost.
   Result<void> send_all(std::vector<T>& batch) {
     std::size_t sent = 0;
     auto fail = [&](Errc code, std::string message) -> Result<void> {
@@ -405,9 +407,10 @@ class Receiver {
   }
 
  public:
-  // recv_some(out, max) appends at least one and at most max values to out: it parks like
-  // recv() until a value is there, then also takes what else is already queued, under one
-  // lock (the cheap way to drain a burst: what pipe stages use). It returns how many it
+  // recv_some(out, max) appends at least one and at most max values to out: everything
+  // ready (up to max) under one lock, or, when nothing is, it parks like recv() until a
+  // value comes and then takes what else came with it (the cheap way to drain a burst: what
+  // pipe stages use). It never waits to fill a burst. It returns how many it
   // appended. Errors as recv() (nothing appended); InvalidArgument for max == 0. It never
   // allocates with the channel locked: out is grown beforehand by up to kRecvSomeReserve
   // values, so a larger max takes more only if out already has the spare capacity.
