@@ -21,7 +21,7 @@ raw="${1:-build/release/benchmark-report.txt}"
 if [ "${SMARM_REPORT_ONLY:-0}" != 1 ]; then WITH_W6=1 benchmarks/run_all.sh | tee "$raw" >&2; fi
 
 # Lines look like: workload=W2 runtime=smarm T=1 metric=87.4 unit=ns/rtt result=1000000 k=v...
-grep '^#' "$raw" | sed 's/^# /- /'
+grep '^#' "$raw" | awk '!seen[$0]++' | sed 's/^# /- /'
 echo
 awk '
   /^workload=/ {
