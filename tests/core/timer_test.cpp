@@ -224,9 +224,16 @@ TEST(TimerTest, ABusyWorkerStillFiresTimers) {
 }
 
 TEST(TimerTest, AnIdleRuntimeWakesForItsTimers) {
+  // Every worker idles while the only actor sleeps, so some worker must go to sleep in the
+  // kernel and be woken by the timer's deadline (the sleep would never end otherwise).
+  // A worker first spins a bounded while before it sleeps; on a slow host (valgrind runs
+  // one thread at a time) that spin can outlast a short sleep, so the sleeps double until
+  // one has been long enough for an idle sleep to happen.
   auto rt = smarm::runtime::init(smarm::Config::exact(2));
   auto r = rt.run([] {
-    for (int i = 0; i < 3; ++i) EXPECT_TRUE(is_ok(smarm::sleep_for(2ms)));
+    auto nap = 2ms;
+    for (int i = 0; i < 10 && smarm::stats().total().idle_sleeps == 0; ++i, nap *= 2)
+      EXPECT_TRUE(is_ok(smarm::sleep_for(nap)));
     return 0;
   });
   ASSERT_TRUE(is_ok(r));
