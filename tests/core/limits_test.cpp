@@ -232,9 +232,14 @@ TEST_P(LimitsTest, PipesAndTasksArePastTheLimitToo) {
   // and a task cannot be spawned; both work once it ended.
   auto r = smarm::test::run_checked(Config::exact(workers()).max_actors(2), [] {
     namespace pipe = smarm::pipe;
-    std::vector<int> in{1, 2, 3};
-    auto doubled = [&in] {
-      return pipe::from(in) | pipe::map([](int x) { return x * 2; }) | pipe::collect();
+    // A pipeline of exactly one actor (the map): its source is a channel, read by the map
+    // itself, and the sink runs here. (A range source would be a second actor, and
+    // whether it had ended before the map's spawn would depend on scheduling.)
+    auto doubled = [] {
+      auto [tx, rx] = smarm::channel<int>();
+      for (int x : {1, 2, 3}) EXPECT_TRUE(is_ok(tx.send(x)));
+      tx.close();
+      return pipe::from(std::move(rx)) | pipe::map([](int x) { return x * 2; }) | pipe::collect();
     };
     std::vector<Gated> actors;
     auto g = spawn_gated();
