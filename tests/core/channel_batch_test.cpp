@@ -241,6 +241,58 @@ TEST_P(ChannelBatchTest, CancelledSendAllKeepsTheUnsentValues) {
   EXPECT_TRUE(is_ok(r));
 }
 
+// On a rendezvous channel send_all hands one value to each receiver, so when the receiver
+// goes away, or the sender is cancelled, mid-batch, nothing is queued to be lost: the batch
+// keeps exactly the values no receiver took.
+TEST_P(ChannelBatchTest, RendezvousSendAllKeepsEveryValueNoReceiverTook) {
+  auto r = run([] {
+    {  // The receiver takes 6 and leaves while the sender waits with the 7th.
+      auto [tx, rx] = smarm::bounded_channel<int>(0);
+      auto reader = smarm::spawn([rx = std::move(rx)]() mutable {
+        std::vector<int> got;
+        for (int i = 0; i < 6; ++i)
+          if (auto v = rx.recv()) got.push_back(*v);
+        return got;
+      });
+      auto batch = iota_vec(0, 20);
+      EXPECT_TRUE(has_errc(tx.send_all(batch), Errc::Closed));
+      EXPECT_EQ(batch, iota_vec(6, 14));
+      auto got = reader.join();
+      EXPECT_TRUE(is_ok(got));
+      if (got) {
+        EXPECT_EQ(*got, iota_vec(0, 6));
+      }
+    }
+    {  // Nobody receives: the sender waits with its first value and is cancelled.
+      auto [tx, rx] = smarm::bounded_channel<int>(0);
+      auto [left_tx, left_rx] = smarm::channel<std::vector<int>>();
+      auto sender = smarm::spawn([tx = std::move(tx), left_tx = std::move(left_tx)]() mutable {
+        auto batch = iota_vec(0, 10);
+        EXPECT_TRUE(has_errc(tx.send_all(batch), Errc::Cancelled));
+        (void)left_tx.send(std::move(batch));
+      });
+      // Wait until the sender is parked in its send (it is a waiter on the channel).
+      while (smarm::debug::dump_actors().find("waiting for send") == std::string::npos)
+        (void)smarm::yield_now();
+      EXPECT_TRUE(is_ok(sender.cancel()));
+      auto left = left_rx.recv();
+      EXPECT_TRUE(is_ok(left));
+      if (left) {
+        EXPECT_EQ(*left, iota_vec(0, 10));
+      }
+      EXPECT_FALSE(rx.try_recv().has_value());
+      (void)sender.join();
+    }
+    return 0;
+  });
+  EXPECT_TRUE(is_ok(r));
+  // Outside an actor nobody can be waited for: NotInActor, and the batch is whole.
+  auto [tx, rx] = smarm::bounded_channel<int>(0);
+  auto batch = iota_vec(0, 4);
+  EXPECT_TRUE(has_errc(tx.send_all(batch), Errc::NotInActor));
+  EXPECT_EQ(batch, iota_vec(0, 4));
+}
+
 // A send_all on a full bounded channel waits for room with no value in hand; the other
 // senders (send(), select's send case) wait with theirs. Whatever mix of receive forms
 // drains the channel, every value arrives exactly once and each sender's values in order.
