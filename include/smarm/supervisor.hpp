@@ -78,8 +78,10 @@ class Supervisor {
  public:
   // run(spec) supervises spec's children on the calling actor until no child is left
   // running (Ok), the restart intensity is exceeded (RestartIntensity), the caller is
-  // cancelled (Cancelled) or a child cannot be started (its spawn error). Every child has
-  // been cancelled and joined when it returns. The calling actor's signals() carries the
+  // cancelled (Cancelled) or a child cannot be started, at first or on a restart (its spawn
+  // error's code, e.g. ResourceExhausted past Config::max_actors, with a message naming the
+  // child; the supervisor does not retry). Every child has been cancelled and joined when
+  // it returns. The calling actor's signals() carries the
   // children's ends while it runs (signals of other actors it watches are ignored and
   // consumed). Errors before anything starts: InvalidArgument (a negative intensity, a
   // period <= 0, a child without a start function, two children with one name),

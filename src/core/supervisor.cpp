@@ -100,7 +100,11 @@ class Run {
     o.stack_size = c.spec->stack_size;
     if (c.spec->timeout > Ns::zero()) o.deadline = detail::deadline_after(c.spec->timeout);
     auto h = try_spawn_linked(o, c.spec->start);
-    if (!h) return unexpected(std::move(h).error());
+    if (!h) {  // keep the spawn's code (ResourceExhausted, say); say which child it was
+      const Error& e = h.error();
+      return unexpected(
+          Error(e.code(), "supervisor: cannot start child '" + c.spec->name + "': " + e.message()));
+    }
     c.handle = std::move(*h);
     c.running = true;
     return {};

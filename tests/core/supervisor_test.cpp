@@ -9,6 +9,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -338,6 +339,118 @@ TEST(SupervisorTest, BadSpecsAreRejectedBeforeAnythingStarts) {
 
 // ---------------------------------------------------------------------------------------
 // join_all
+
+// --- Supervision at the resource limits (Config::max_actors, Config::max_stack_memory) ---
+//
+// On one worker the order is fixed: root, supervisor, a and b fill the limit exactly.
+
+enum class Limit { Actors, StackMemory };
+
+constexpr std::size_t kLimitStack = 64 * 1024;
+
+smarm::Config four_actors_fit(Limit limit) {
+  auto c = smarm::Config::exact(1).stack_size(kLimitStack);
+  if (limit == Limit::Actors) return c.max_actors(4);
+  return c.max_stack_memory(4 * kLimitStack);
+}
+
+class SupervisorLimitTest : public ::testing::TestWithParam<Limit> {};
+INSTANTIATE_TEST_SUITE_P(Limits, SupervisorLimitTest,
+                         ::testing::Values(Limit::Actors, Limit::StackMemory),
+                         [](const ::testing::TestParamInfo<Limit>& p) {
+                           return p.param == Limit::Actors ? "MaxActors" : "MaxStackMemory";
+                         });
+
+// A child's share is free again once the supervisor has joined it, which it does before
+// restarting: a supervision tree that fills the limit exactly restarts as usual.
+TEST_P(SupervisorLimitTest, RestartsAtExactlyTheLimit) {
+  auto r = smarm::test::run_checked(four_actors_fit(GetParam()), [] {
+    auto [tx, rx] = smarm::channel<std::string>();
+    SupervisorSpec spec{
+        .strategy = Strategy::OneForAll,
+        .intensity = 5,
+        .period = 1h,
+        .children = {child("a", tx, always(Action::Wait)), child("b", tx, fails_first(3))}};
+    auto sup = smarm::spawn_supervisor(spec);
+    EXPECT_EQ(next(rx, 11),
+              (Events{"start a 1", "start b 1", "stop a", "start a 2", "start b 2", "stop a",
+                      "start a 3", "start b 3", "stop a", "start a 4", "start b 4"}));
+    // Full: nothing else fits while the tree runs.
+    EXPECT_TRUE(has_errc(smarm::try_spawn([] {}), Errc::ResourceExhausted));
+    EXPECT_TRUE(is_ok(sup.cancel()));
+    EXPECT_EQ(next(rx, 2), (Events{"stop b", "stop a"}));
+    auto res = sup.join();
+    EXPECT_TRUE(is_ok(res));
+    if (res) {
+      EXPECT_TRUE(has_errc(*res, Errc::Cancelled));
+    }
+  });
+  EXPECT_TRUE(is_ok(r));
+}
+
+// Past the limit: b fails, and while the supervisor stops a (OneForAll), a spawns an
+// unrelated actor that takes b's share. a's own restart fits, b's does not: run() gives up
+// with the spawn's ResourceExhausted, naming b and the limit, and stops a again. Nothing
+// is left behind, and once the squatter ended the runtime spawns again.
+TEST_P(SupervisorLimitTest, ARestartPastTheLimitEndsTheSupervisorNamingTheChild) {
+  const Limit limit = GetParam();
+  auto r = smarm::test::run_checked(four_actors_fit(limit), [limit] {
+    auto [tx, rx] = smarm::channel<std::string>();
+    auto gate = smarm::channel<int>();  // not a structured binding: a lambda uses it
+    std::optional<smarm::JoinHandle<int>> squatter;
+    int a_runs = 0;
+    ChildSpec a;
+    a.name = "a";
+    a.start = [&, events = smarm::Sender<std::string>(tx)]() mutable {
+      const int run = ++a_runs;
+      (void)events.send("start a " + std::to_string(run));
+      if (smarm::sleep_for(24h)) return;
+      (void)events.send("stop a");
+      if (run != 1) return;
+      // Stopped by the strategy: take the share b has just given back.
+      auto h =
+          smarm::try_spawn([rx = std::move(gate.rx)]() mutable { return rx.recv().value_or(-1); });
+      (void)events.send(h ? "squatter started" : "squatter: " + h.error().message());
+      if (h) squatter.emplace(std::move(*h));
+    };
+    SupervisorSpec spec{.strategy = Strategy::OneForAll,
+                        .intensity = 5,
+                        .period = 1h,
+                        .children = {a, child("b", tx, fails_first(1))}};
+    auto sup = smarm::spawn_supervisor(spec);
+    EXPECT_EQ(next(rx, 6), (Events{"start a 1", "start b 1", "stop a", "squatter started",
+                                   "start a 2", "stop a"}));
+    auto res = sup.join();
+    EXPECT_TRUE(is_ok(res));
+    if (res) {
+      EXPECT_TRUE(has_errc(*res, Errc::ResourceExhausted));
+      if (!*res) {
+        const std::string m = res->error().message();
+        EXPECT_NE(m.find("child 'b'"), std::string::npos) << m;
+        EXPECT_NE(m.find(limit == Limit::Actors ? "max_actors = 4" : "max_stack_memory"),
+                  std::string::npos)
+            << m;
+      }
+    }
+    EXPECT_FALSE(rx.try_recv().has_value()) << "b must not have started a second time";
+    // Only the root and the squatter are left; once it ended, spawning works again.
+    EXPECT_EQ(smarm::stats().actors_alive, 2u);
+    EXPECT_TRUE(squatter.has_value());
+    if (!squatter) return;
+    EXPECT_TRUE(is_ok(gate.tx.send(7)));
+    auto s = squatter->join();
+    EXPECT_TRUE(is_ok(s));
+    if (s) {
+      EXPECT_EQ(*s, 7);
+    }
+    auto again = smarm::try_spawn([] { return 3; });
+    EXPECT_TRUE(is_ok(again));
+    if (again) {
+      EXPECT_EQ(again->join().value_or(0), 3);
+    }
+  });
+  EXPECT_TRUE(is_ok(r));
+}
 
 TEST(JoinAllTest, JoinsEveryHandleAndKeepsEveryResult) {
   for (std::size_t workers : {1u, 2u, 4u}) {
