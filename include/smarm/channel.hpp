@@ -364,8 +364,10 @@ class Receiver {
         if constexpr (std::is_nothrow_move_constructible_v<T>) {
           if (c.has_send_waiters_locked()) {
             if (detail::Waiter* s = c.take_send_waiter_locked()) {
-              admit_locked(c, *s);  // the pop freed a ring slot: no allocation, no throw
+              // The id first: once admit_locked has set `filled`, the sender may return
+              // without the lock (a stale wake-up ends its park at once), and *s is gone.
               wake = s->id;
+              admit_locked(c, *s);  // the pop freed a ring slot: no allocation, no throw
             }
           }
         }
@@ -400,6 +402,8 @@ class Receiver {
   // admit_locked(s) lets the parked sender s into a ring slot that a pop has just freed: a
   // sender holding a value has it moved in (and is told so through `filled`); a send_all
   // waiting for room holds none and is only woken, by the caller, after the unlock.
+  // After it, *s must not be touched: a sender that sees `filled` may return at once
+  // (without the lock), so callers copy s->id first.
   static void admit_locked(detail::ChannelState<T>& c, detail::Waiter& s) noexcept {
     if (!s.slot) return;
     c.queue.push(std::move(*static_cast<T*>(s.slot)));
@@ -475,9 +479,10 @@ class Receiver {
           detail::Waiter* s = c.take_send_waiter_locked();
           if (!s) break;
           if (!s->slot) ++promised;
-          admit_locked(c, *s);
+          // The id before admit_locked sets `filled`: from then on *s may be gone.
           wake_actor[n_wakes] = s->id.actor;
           wake_generation[n_wakes++] = s->id.generation;
+          admit_locked(c, *s);
         }
         continue;
       }
@@ -486,6 +491,8 @@ class Receiver {
       if (n_wakes < kMaxWakes && c.has_send_waiters_locked() &&
           (c.capacity() == 0 || promised < c.capacity())) {
         if (detail::Waiter* s = c.take_send_waiter_locked()) {
+          wake_actor[n_wakes] = s->id.actor;  // before `filled`, as above
+          wake_generation[n_wakes++] = s->id.generation;
           if (s->slot) {
             out.push_back(std::move(*static_cast<T*>(s->slot)));
             ++taken;
@@ -493,8 +500,6 @@ class Receiver {
           } else {
             ++promised;
           }
-          wake_actor[n_wakes] = s->id.actor;
-          wake_generation[n_wakes++] = s->id.generation;
           continue;
         }
       }
