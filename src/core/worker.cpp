@@ -32,10 +32,16 @@ namespace smarm::detail {
 
 namespace {
 
-// Spin rounds an idle worker makes looking for work before it sleeps. Waking a sleeping
-// thread costs a futex syscall on both sides; a short spin catches the common case of
-// work arriving microseconds later (a ping-pong across workers).
-constexpr int kIdleSpinRounds = 64;
+// How long an idle worker keeps looking for work before it sleeps. Waking a sleeping
+// thread costs a syscall on both sides; a short spin catches the common case of work
+// arriving microseconds later (a ping-pong across workers). Bounded by time, not by a
+// count of PAUSE instructions: PAUSE costs ~10 ns on one machine and ~85 ns on another
+// (a hypervisor intercepting it), so 2048 of them were 20 us here and 175 us there, CPU
+// taken from whatever else runs on the core (an echo client, the other worker's I/O).
+constexpr std::int64_t kIdleSpinNs = 20'000;
+// PAUSEs between two looks while spinning: a look reads other workers' queue heads, so
+// looking back to back would keep their cache lines bouncing.
+constexpr int kIdleSpinPauses = 4;
 // How often (in scheduling decisions) the local queue yields to the inject queue, so
 // that work from outside the workers cannot starve behind a busy local queue.
 constexpr std::uint32_t kInjectCheckInterval = 61;
@@ -434,19 +440,37 @@ void Worker::run_loop() {
   set_current_worker(nullptr);
 }
 
+// others_running counts the other workers that are neither asleep nor spinning: those
+// running actors. Relaxed reads: it only decides whether spinning is worth it; no wake-up
+// depends on it (the idle protocol below does not).
+int Worker::others_running(bool self_spinning) const noexcept {
+  const int n = static_cast<int>(sched.workers.size());
+  const int spinning = sched.spinning.load(std::memory_order_relaxed) - (self_spinning ? 1 : 0);
+  return n - 1 - sched.sleepers.load(std::memory_order_relaxed) - spinning;
+}
+
 Actor* Worker::idle() noexcept {
   if (sched.shutting_down() && sched.live_actors() == 0) {
     sched.on_actor_exit();  // re-check: the last exits may have raced on two workers
     return nullptr;
   }
-  if (sched.workers.size() > 1) {
+  // Spin only while another worker runs actors (it may hand us work any moment), and
+  // with no more spinners than such workers — the rule Go's scheduler uses. When every
+  // other worker is idle too, work can only come from outside (I/O, timers, other
+  // threads), which wakes a sleeper anyway: spinning would just take the core from
+  // whatever else runs there (in W6, the load client). It does not poll I/O while it
+  // spins: non-blocking epoll_waits there cost more CPU (W6 at T=2) than they saved.
+  if (sched.workers.size() > 1 &&
+      others_running(/*self_spinning=*/false) > sched.spinning.load(std::memory_order_relaxed)) {
     sched.spinning.fetch_add(1, std::memory_order_seq_cst);
-    for (int i = 0; i < kIdleSpinRounds && !sched.stopping(); ++i) {
+    const std::int64_t until = now_ns() + kIdleSpinNs;
+    while (!sched.stopping()) {
       if (Actor* a = find_work(/*patient=*/true)) {
         sched.spinning.fetch_sub(1, std::memory_order_seq_cst);
         return a;
       }
-      for (int k = 0; k < 32; ++k) __builtin_ia32_pause();
+      if (now_ns() >= until || others_running(/*self_spinning=*/true) <= 0) break;
+      for (int k = 0; k < kIdleSpinPauses; ++k) __builtin_ia32_pause();
     }
     sched.spinning.fetch_sub(1, std::memory_order_seq_cst);
   }

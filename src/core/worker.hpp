@@ -142,6 +142,7 @@ class Worker {
   void switch_to(Context& from, Actor* to, bool from_exiting) noexcept;
   void switch_to_scheduler(Context& from, bool from_exiting) noexcept;
   Actor* idle() noexcept;  // spins, then sleeps; returns work found on the way
+  int others_running(bool self_spinning) const noexcept;  // see idle()
   void release_actor(Actor* a) noexcept;
 
   EhState* thread_eh_ = nullptr;              // this worker thread's C++ exception globals
