@@ -1,8 +1,10 @@
 // random_mix_stress_test.cpp — a seeded random mix of everything at once, on two workers
 // with preemption on: spawn/join/detach/cancel, unbounded and bounded channels (capacity 0
 // included), select with recv/send/after cases, a typed mailbox with ask, Mutex, timers,
-// panics, CPU-bound actors that allocate, and I/O over socketpairs and loopback TCP. The
-// seed also picks the timeslice (1 ms, 100 us or 20 us), so preemption lands in more places.
+// panics, CPU-bound actors that allocate, and I/O over socketpairs and loopback TCP; and,
+// less often, the upper layers: supervisors, task<T> coroutines, smarm::pipe pipelines and
+// io::block_on_io. The seed also picks the timeslice (1 ms, 100 us or 20 us), so
+// preemption lands in more places.
 //
 // Reproducible by construction: every choice comes from a PRNG seeded per run, and each
 // run is bounded by an operation count, never by time. Which interleaving the two workers
@@ -15,6 +17,8 @@
 //   destroyed inside a channel whose receiver went away. A received or destroyed token
 //   must have been sent; a handed-back one must not. Where no receiver was cancelled,
 //   every token sent was received (per operation).
+// - Each supervisor, task, pipe and block_on_io operation ends as computed from its plan
+//   (its Result, run counts, the pipeline's items); see each op_* function.
 // - No actor, stack, timer or I/O wait is left once run() returns (run_checked).
 // - No hang: a watchdog thread (wall clock used only for this) asks a monitor actor to
 //   print debug::dump_actors() and the seed, then aborts.
