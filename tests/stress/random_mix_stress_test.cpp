@@ -1891,7 +1891,7 @@ void driver(Ctx& ctx, std::uint64_t seed) {
     ctx.counts.ops.fetch_add(1, std::memory_order_relaxed);
     // The nine older operations get 9 in 13 of the runs; the four later ones (supervision,
     // tasks, pipes, block_on_io) one in 13 each.
-    switch (12 + 0 * rng.below(13)) {
+    switch (rng.below(13)) {
       case 0:
         op_pipeline(ctx, rng, false);
         break;
