@@ -16,6 +16,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -523,6 +524,39 @@ TEST_F(IoTest, ReusedDescriptorNumbersKeepWorking) {
       EXPECT_EQ(*got, "round") << "round " << i;
     }
     EXPECT_LT(numbers.size(), 4u) << "descriptor numbers were not reused";
+  });
+  EXPECT_TRUE(is_ok(r));
+}
+
+// DISABLED: hangs on the io_uring backend (found by random_mix_stress_test's
+// op_block_on_io in a uring build, 2026-12-01; passes on epoll). Three actors each write
+// a few bytes with io::write_all to a pipe of their own — pipes with room, so every write
+// can complete at once — on two workers, and the root joins them, in a loop. On io_uring
+// one of the writers sometimes never comes back: within a few hundred rounds (round 40,
+// 157, ... in runs here; never with one worker, never with one or two writers at once in
+// the runs tried), it stays "parked: waiting for io", and even its 10 s deadline (a kernel
+// LINK_TIMEOUT) never fires — as if its SQE were never submitted, or its completion never
+// reaped, by the worker whose ring holds it. Enabled, this test hangs (ctest's timeout
+// ends it) rather than fails.
+TEST_F(IoTest, DISABLED_ConcurrentPipeWritesOnTwoWorkersAllComplete) {
+  const int rounds = smarm::test::scaled(2000, 1000, 200);
+  auto r = smarm::test::run_on(2, [&] {
+    for (int i = 0; i < rounds; ++i) {
+      std::vector<std::unique_ptr<Pipe>> pipes;
+      std::vector<smarm::JoinHandle<smarm::Result<void>>> writers;
+      for (int w = 0; w < 3; ++w) {
+        pipes.push_back(std::make_unique<Pipe>());
+        writers.push_back(smarm::spawn([p = pipes.back().get(), n = 1 + (i * 37 + w * 101) % 4096] {
+          const std::string data(static_cast<std::size_t>(n), 'x');
+          return io::write_all(p->w, bytes(data), smarm::Clock::now() + 10s);
+        }));
+      }
+      for (auto& h : writers) {
+        auto res = h.join();
+        ASSERT_TRUE(is_ok(res));
+        ASSERT_TRUE(is_ok(*res)) << "round " << i;
+      }
+    }
   });
   EXPECT_TRUE(is_ok(r));
 }

@@ -137,4 +137,41 @@ TEST(BoundedChannelStressTest, ReceiverDroppedMidStreamEveryValueAccountedOnce) 
   ASSERT_TRUE(is_ok(r));
 }
 
+// scribble overwrites the stack below its caller, where the frames of the calls it just
+// made (send()'s Waiter) were, so that TSan sees the sender reuse that memory.
+__attribute__((noinline)) void scribble() {
+  volatile char buf[4096];
+  for (auto& c : buf) c = 1;
+}
+
+// DISABLED: reproduces a runtime bug under TSan (found by random_mix_stress_test's
+// op_task; see LOOM.md, "Known limits"). Receiver::take_locked, when it pops from a full
+// bounded channel, lets the oldest parked sender's value into the freed slot
+// (admit_locked sets the sender's `filled`, release) and only *then* reads the sender's
+// Waiter id to wake it (channel.hpp, `wake = s->id`; recv_some has the same order twice).
+// A sender that is already awake — a stale wake-up left by an earlier unpark makes its
+// park() return at once — sees `filled` without taking the lock and returns, so the
+// receiver reads a Waiter on a dead stack frame and may unpark whatever lies there. Under
+// TSan this test reports that race (take_locked's read of `s->id` against scribble()) in
+// every run here; reading the id before admit_locked / the `filled` store (as the
+// rendezvous path already does) makes it clean. Without TSan it passes: the stray read
+// is not observable here.
+TEST(BoundedChannelStressTest, DISABLED_ReceiverReadsTheSenderWaiterAfterHandingItsValueOver) {
+  static constexpr int kValues = smarm::test::scaled(1'000'000, 100'000, 100'000);
+  auto r = smarm::test::run_on(2, [] {
+    auto [tx, rx] = smarm::bounded_channel<int>(1);
+    auto sender = smarm::spawn([tx = std::move(tx)]() mutable {
+      for (int i = 0; i < kValues; ++i) {
+        if (!tx.send(i)) return;
+        scribble();
+      }
+    });
+    std::int64_t sum = 0;
+    while (auto v = rx.recv()) sum += *v;
+    EXPECT_EQ(sum, std::int64_t{kValues} * (kValues - 1) / 2);
+    EXPECT_TRUE(is_ok(sender.join()));
+  });
+  ASSERT_TRUE(is_ok(r));
+}
+
 }  // namespace
