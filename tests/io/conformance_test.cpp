@@ -534,10 +534,10 @@ TEST_F(IoTest, ReusedDescriptorNumbersKeepWorking) {
 // can complete at once — on two workers, and the root joins them, in a loop. On io_uring
 // one of the writers sometimes never comes back: within a few hundred rounds (round 40,
 // 157, ... in runs here; never with one worker, never with one or two writers at once in
-// the runs tried), it stays "parked: waiting for io", and even its 10 s deadline (a kernel
-// LINK_TIMEOUT) never fires — as if its SQE were never submitted, or its completion never
-// reaped, by the worker whose ring holds it. Enabled, this test hangs (ctest's timeout
-// ends it) rather than fails.
+// the runs tried; never with socketpairs in place of the pipes), it stays "parked:
+// waiting for io", and even its 10 s deadline (a kernel LINK_TIMEOUT) never fires — as
+// if its SQE were never submitted, or its completion never reaped, by the worker whose
+// ring holds it. Enabled, this test hangs (ctest's timeout ends it) rather than fails.
 TEST_F(IoTest, DISABLED_ConcurrentPipeWritesOnTwoWorkersAllComplete) {
   const int rounds = smarm::test::scaled(2000, 1000, 200);
   auto r = smarm::test::run_on(2, [&] {
