@@ -528,7 +528,7 @@ TEST_F(IoTest, ReusedDescriptorNumbersKeepWorking) {
   EXPECT_TRUE(is_ok(r));
 }
 
-// DISABLED: hangs on the io_uring backend (found by random_mix_stress_test's
+// Skipped on io_uring, where it hangs (found by random_mix_stress_test's
 // op_block_on_io in a uring build, 2026-12-01; passes on epoll). Three actors each write
 // a few bytes with io::write_all to a pipe of their own — pipes with room, so every write
 // can complete at once — on two workers, and the root joins them, in a loop. On io_uring
@@ -537,8 +537,11 @@ TEST_F(IoTest, ReusedDescriptorNumbersKeepWorking) {
 // the runs tried; never with socketpairs in place of the pipes), it stays "parked:
 // waiting for io", and even its 10 s deadline (a kernel LINK_TIMEOUT) never fires — as
 // if its SQE were never submitted, or its completion never reaped, by the worker whose
-// ring holds it. Enabled, this test hangs (ctest's timeout ends it) rather than fails.
-TEST_F(IoTest, DISABLED_ConcurrentPipeWritesOnTwoWorkersAllComplete) {
+// ring holds it. There it would hang (ctest's timeout ends it) rather than fail; on
+// epoll it runs.
+TEST_F(IoTest, ConcurrentPipeWritesOnTwoWorkersAllComplete) {
+  if (std::string(io::backend_name()) == "io_uring")
+    GTEST_SKIP() << "open io_uring bug (LOOM.md, Known limits): this hangs on io_uring";
   const int rounds = smarm::test::scaled(2000, 1000, 200);
   auto r = smarm::test::run_on(2, [&] {
     for (int i = 0; i < rounds; ++i) {

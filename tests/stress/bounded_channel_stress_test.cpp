@@ -144,19 +144,15 @@ __attribute__((noinline)) void scribble() {
   for (auto& c : buf) c = 1;
 }
 
-// DISABLED: reproduces a runtime bug under TSan (found by random_mix_stress_test's
-// op_task; see LOOM.md, "Known limits"). Receiver::take_locked, when it pops from a full
-// bounded channel, lets the oldest parked sender's value into the freed slot
-// (admit_locked sets the sender's `filled`, release) and only *then* reads the sender's
-// Waiter id to wake it (channel.hpp, `wake = s->id`; recv_some has the same order twice).
-// A sender that is already awake — a stale wake-up left by an earlier unpark makes its
-// park() return at once — sees `filled` without taking the lock and returns, so the
-// receiver reads a Waiter on a dead stack frame and may unpark whatever lies there. Under
-// TSan this test reports that race (take_locked's read of `s->id` against scribble()) in
-// every run here; reading the id before admit_locked / the `filled` store (as the
-// rendezvous path already does) makes it clean. Without TSan it passes: the stray read
-// is not observable here.
-TEST(BoundedChannelStressTest, DISABLED_ReceiverReadsTheSenderWaiterAfterHandingItsValueOver) {
+// A receiver that pops from a full bounded channel lets the oldest parked sender's value
+// into the freed slot (admit_locked sets the sender's `filled`, release) and wakes it. A
+// sender already awake — a stale wake-up left by an earlier unpark makes its park()
+// return at once — sees `filled` without taking the lock and returns, so the receiver
+// must have copied the sender's Waiter id *before* that store: afterwards the Waiter may
+// be a dead stack frame. scribble() reuses that frame at once; under TSan, reading the id
+// after the store (as take_locked and recv_some once did) is reported in every run here.
+// Without TSan the stray read is not observable: the test then only checks the sum.
+TEST(BoundedChannelStressTest, ReceiverCopiesTheSenderWaiterBeforeHandingItsValueOver) {
   static constexpr int kValues = smarm::test::scaled(1'000'000, 100'000, 100'000);
   auto r = smarm::test::run_on(2, [] {
     auto [tx, rx] = smarm::bounded_channel<int>(1);
