@@ -205,6 +205,14 @@ void UringBackend::request_cancel(Op* op) noexcept {
 
 template <class Prep>
 int UringBackend::submit_op(Prep prep, std::int64_t deadline, const void* wait_object) {
+  // The ring of the worker the caller runs on *now*, which is not always this one: an
+  // operation that already parked once (a send that said ENOTSOCK, an EAGAIN that waited)
+  // may have resumed on another worker, and a ring is only ever touched by its own
+  // thread (its SQ is not thread-safe, and SINGLE_ISSUER forbids it anyway). Submitting
+  // to this ring from there raced with its owner and could lose the SQE and its linked
+  // timeout: the caller then waited forever.
+  if (Worker* w = current_worker(); w != owner_worker_)
+    return static_cast<UringBackend&>(*w->io).submit_op(std::move(prep), deadline, wait_object);
   Op op;
   op.waiter = current_waiter();
   op.owner = this;

@@ -528,20 +528,17 @@ TEST_F(IoTest, ReusedDescriptorNumbersKeepWorking) {
   EXPECT_TRUE(is_ok(r));
 }
 
-// Skipped on io_uring, where it hangs (found by random_mix_stress_test's
-// op_block_on_io in a uring build, 2026-12-01; passes on epoll). Three actors each write
-// a few bytes with io::write_all to a pipe of their own — pipes with room, so every write
-// can complete at once — on two workers, and the root joins them, in a loop. On io_uring
-// one of the writers sometimes never comes back: within a few hundred rounds (round 40,
-// 157, ... in runs here; never with one worker, never with one or two writers at once in
-// the runs tried; never with socketpairs in place of the pipes), it stays "parked:
-// waiting for io", and even its 10 s deadline (a kernel LINK_TIMEOUT) never fires — as
-// if its SQE were never submitted, or its completion never reaped, by the worker whose
-// ring holds it. There it would hang (ctest's timeout ends it) rather than fail; on
-// epoll it runs.
+// Three actors each write a few bytes with io::write_all to a pipe of their own — pipes
+// with room, so every write can complete at once — on two workers, and the root joins
+// them, in a loop. On io_uring a write to a pipe is first tried as a send, which says
+// ENOTSOCK, and then submitted again as a write; the writer may resume on the other
+// worker between the two. The second submission once went to the first worker's ring,
+// from the other thread, which raced with that ring's owner: an SQE (with its linked
+// timeout) was lost now and then, and its writer waited forever — within a few hundred
+// rounds, never with one worker or with socketpairs (found by random_mix_stress_test's
+// op_block_on_io in a uring build). Every submission now goes to the ring of the worker
+// the caller runs on at that moment.
 TEST_F(IoTest, ConcurrentPipeWritesOnTwoWorkersAllComplete) {
-  if (std::string(io::backend_name()) == "io_uring")
-    GTEST_SKIP() << "open io_uring bug (LOOM.md, Known limits): this hangs on io_uring";
   const int rounds = smarm::test::scaled(2000, 1000, 200);
   auto r = smarm::test::run_on(2, [&] {
     for (int i = 0; i < rounds; ++i) {
