@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # preempt_cost.sh — what allocator-driven preemption costs the workloads (issue 4).
 #
 # Runs `smarm-bench <workloads>` with the hook on (the default) and off

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # report.sh — the one-table benchmark report: every workload of BENCHMARKS.md, smarm and the
 # Asio comparisons, T=1 and T=2, from one invocation on one machine.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # run_all.sh — one run of every workload, smarm and Asio, in one invocation, with the
 # machine it ran on: the source of the results table in benchmarks/README.md (report.sh
 # turns its output into that table).

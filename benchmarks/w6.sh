@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # w6.sh — W6 echo (BENCHMARKS.md): four TCP echo servers under one load client, run
 # interleaved, one BENCHMARKS.md line per server and thread count.
 #

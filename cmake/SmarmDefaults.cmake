@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # smarm_target_defaults(<target>)
 #
 # The one place that decides how smarm's own targets are compiled: warnings,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Every SMARM_* option and cache STRING lives here; the top-level
 # CMakeLists.txt prints them all in one STATUS line.
 #

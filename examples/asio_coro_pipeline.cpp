@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // asio_coro_pipeline.cpp — a three-stage pipeline in Asio C++20 coroutines, as Asio users
 // write it: producer -> transform -> consumer, each stage a coroutine co_spawned on one
 // io_context, stages joined by experimental::channel (capacity 64) and awaited with

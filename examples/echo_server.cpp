@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // echo_server.cpp — a TCP echo server: one actor per connection, graceful stop on signals.
 //
 //   echo_server --port 7000 --threads 2     serve 127.0.0.1:7000 until SIGINT/SIGTERM

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // pubsub.cpp — publish/subscribe with typed mailboxes, ask and select.
 //
 // A broker actor keeps, per topic, the addresses of its subscribers and forwards every

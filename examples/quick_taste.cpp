@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // quick_taste.cpp — the README's first taste of smarm: a pipeline of actors.
 //
 // Numbers 1..1000 flow through three stages, each its own green thread joined to the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # same_output.cmake — runs two example programs and fails unless both succeed and print
 # exactly the same standard output (used for an Asio example and its smarm translation).
 #   cmake -DFIRST=<program> -DSECOND=<program> -P same_output.cmake

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // shared_counter.cpp — actors updating one value in place through a Mutex<T>.
 //
 // Eight actors each add 1,000 to a shared total, taking the mutex with a timeout every

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // smarm_coro_pipeline.cpp — asio_coro_pipeline.cpp translated to smarm::task, line for
 // line: producer -> transform -> consumer, stages joined by bounded channels of capacity
 // 64. The two programs print the same line (ctest checks it).

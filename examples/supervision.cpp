@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // supervision.cpp — hearing how children end, deadlines, and a supervisor that restarts
 // a flaky child and gives up on a broken one.
 #include <atomic>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // word_freq.cpp — word frequencies of a text file through a smarm::pipe pipeline.
 //
 //   word_freq FILE [--top N] [--workers N]

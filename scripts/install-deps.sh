@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # install-deps.sh: install the Debian 12 packages smarm needs to build, test
 # and benchmark. Idempotent: checks each package with dpkg and only runs
 # apt-get (update once, then install) when something is missing.

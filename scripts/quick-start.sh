@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # quick-start.sh: the README's first command. Installs the dependencies, builds
 # only the headline example with the release preset, and runs it.
 set -euo pipefail

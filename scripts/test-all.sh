@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # test-all.sh: the README's second command and the body of .ci/run.
 #
 # For each preset (default: dev release asan tsan clang-lto uring; override with

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # valgrind-subset.sh [BUILD_DIR]: valgrind memcheck over a representative subset of the
 # test suite, built by the dev preset (default build/dev). test-all.sh runs it after the
 # dev preset's tests.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // asio_workloads.hpp — the Boost.Asio comparison workloads of asio-bench, one file each
 // (w1_skynet.cpp, ...), and what they share.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // echo_server.cpp — the Asio TCP echo servers of W6 (BENCHMARKS.md), asio-echo-server-epoll
 // and asio-echo-server-uring: the comparison for smarm's echo servers under the same load
 // client (smarm-echo-client).

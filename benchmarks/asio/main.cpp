@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // main.cpp — asio-bench, the Boost.Asio comparison runner (BENCHMARKS.md W1-W5, W9 with
 // Asio C++20 coroutines, runtime=asio). The same command line and output as smarm-bench
 // (benchmarks/workloads/main.cpp), so the two can be run side by side:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // w1_skynet.cpp — W1 skynet (spawn/join), BENCHMARKS.md, with Asio coroutines.
 //
 // The root coroutine co_spawns 10 children; every child co_spawns 10, down to depth 6, so

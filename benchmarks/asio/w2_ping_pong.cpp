@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // w2_ping_pong.cpp — W2 ping-pong (context switch + channel), BENCHMARKS.md, with Asio
 // coroutines.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // w3_ring.cpp — W3 ring (message passing), BENCHMARKS.md, with Asio coroutines.
 //
 // 1,000 coroutines in a ring, member k receiving from channel k and sending to channel

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // w5_pipeline.cpp — W5 pipeline (typed channels), BENCHMARKS.md, with Asio coroutines.
 //
 // The pipeline as Asio users write it: one io_context, a coroutine per stage

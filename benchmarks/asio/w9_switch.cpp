@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // w9_switch.cpp — W9 context switch, BENCHMARKS.md, with Asio coroutines.
 //
 // Two coroutines yield to each other, 10,000,000 switches in all (5,000,000 yields each).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bare_switch.hpp — the bare context switch, measured on its own.
 //
 // Two contexts: the calling thread's own stack and one fresh stack mmap'd here, switching

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // primes.hpp — what W4 (primes fan-out/fan-in, BENCHMARKS.md) is in every runner: the
 // chunks, the count of one chunk, and the two baselines measured next to the runtime.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // runner.hpp — the command line of the workload runners (smarm-bench, asio-bench).
 //
 // Both runners take the same arguments and print the same lines, so the two can be run

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // w5.hpp — what every W5 pipeline implementation shares (BENCHMARKS.md W5): the stage
 // functions and the expected result, computed once with a plain loop.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // echo_client.cpp — smarm-echo-client, the load generator of W6 (BENCHMARKS.md): the one
 // client every echo server is measured with, so that the servers are the only variable.
 //

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # echo_lib.sh — start and stop a W6 echo server from bash; sourced by benchmarks/w6.sh and
 # echo_smoke.sh (not run on its own).
 #

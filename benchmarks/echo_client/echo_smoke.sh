@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # echo_smoke.sh — ctest's smoke test of a W6 echo server (bench-smoke.echo-*): start the
 # server on port 0, run smarm-echo-client against it at tiny sizes, stop it with SIGTERM,
 # and check all three steps. Done at T=1 with W6's 64-byte messages and at T=2 with

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // smarm-hook-cost — what the preemption hook costs an allocation-heavy loop (issue 4).
 //
 // Why not just Google Benchmark: on this shared VM the speed of the very same loop swings

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bounded_channel_bench.cpp — one producer actor streaming int64s to one consumer actor
 // through bounded_channel<T>(capacity), the shape of a pipeline stage.
 //

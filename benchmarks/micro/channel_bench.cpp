@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // channel_bench.cpp — BM_ChannelHandOff: ping-pong of an int64 over two channels.
 //
 // The root actor sends i on one channel; a partner actor receives it and sends it back on

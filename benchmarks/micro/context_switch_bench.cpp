@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // context_switch_bench.cpp — BM_BareSwitch: the bare context switch, no runtime.
 //
 // Two contexts on mmap'd stacks (the thread's own and one fresh one) switch back and

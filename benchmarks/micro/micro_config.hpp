@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // micro_config.hpp — the Config every micro-benchmark's runtime starts from.
 //
 // Most timed loops here run inside one actor and never reach a scheduling point (an

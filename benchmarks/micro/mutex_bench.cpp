@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // mutex_bench.cpp — Mutex<T>: the uncontended fast path and a contended counter.
 //
 // BM_MutexUncontended    one lock(1s) + increment + unlock by the root actor, nobody else

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // park_bench.cpp — BM_ParkUnpark: two actors hand a turn back and forth with the
 // scheduler's own primitive, detail::park / detail::unpark (no channel on top).
 //

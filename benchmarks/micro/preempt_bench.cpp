@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // preempt_bench.cpp — the cost of the allocator hook on an allocation-heavy loop.
 //
 // BM_AllocationLoop/preempt:1 runs in a one-worker runtime with the default configuration

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // spawn_bench.cpp — BM_SpawnJoin: spawn one actor that returns a value, join it.
 //
 // The whole benchmark loop runs inside the root actor of a runtime with `threads`

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // timer_bench.cpp — the cost of timers: arming and disarming a timeout, and sleep_for(0).
 //
 // BM_TimerArmDisarm: what every timed wait that ends early pays — add an entry to a

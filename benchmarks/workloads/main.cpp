@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // main.cpp — smarm-bench, the workload runner (BENCHMARKS.md W1-W5, W7, W7b, W8, W8b, W9; TL).
 //
 //   smarm-bench W1 --threads 2      one workload at T=2

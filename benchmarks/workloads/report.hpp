@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // report.hpp — measuring, checking and printing one workload case (BENCHMARKS.md format).
 //
 // A Case is one line of output: a workload run by one implementation at one thread count.

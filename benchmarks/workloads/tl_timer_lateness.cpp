@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tl_timer_lateness.cpp — TL, timer lateness on an idle runtime (issue 3's timer target).
 //
 // Not one of BENCHMARKS.md's workloads, but printed in its format: one actor on an

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // w1_skynet.cpp — W1 skynet (spawn/join), BENCHMARKS.md.
 //
 // The root actor spawns 10 children; every child spawns 10, down to depth 6, so the last

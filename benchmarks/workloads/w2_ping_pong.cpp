@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // w2_ping_pong.cpp — W2 ping-pong (context switch + channel), BENCHMARKS.md.
 //
 // Two actors, two channels of int64: the root (A) sends i, the partner (B) receives it and

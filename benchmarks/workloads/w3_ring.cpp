@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // w3_ring.cpp — W3 ring (message passing), BENCHMARKS.md.
 //
 // 1,000 actors in a ring, actor k receiving from channel k and sending to channel k+1

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // w4_primes.cpp — W4 primes fan-out/fan-in (compute), BENCHMARKS.md: the smarm line.
 //
 // The chunks, their expected count, the threads and serial baselines and how the three

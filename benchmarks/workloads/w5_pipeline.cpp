@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // w5_pipeline.cpp — W5 pipeline (typed channels + combinators), BENCHMARKS.md.
 //
 // Two cases, run interleaved:

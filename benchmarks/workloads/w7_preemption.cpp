@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // w7_preemption.cpp — W7 and W7b, preemption latency (BENCHMARKS.md), T=1.
 //
 // One actor runs a CPU-bound loop for 2 s and never yields by hand: W7's loop allocates

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // w8_memory.cpp — W8 / W8b memory per parked actor, BENCHMARKS.md.
 //
 // Spawn N actors (W8: 100,000; W8b: 1,000,000) that each block receiving from their own

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // w9_switch.cpp — W9 context switch, BENCHMARKS.md.
 //
 // Two actors (the root and one partner) yield to each other with smarm::yield_now(),

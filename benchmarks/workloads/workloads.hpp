@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // workloads.hpp — the smarm workloads of smarm-bench, one file each (w1_skynet.cpp, ...).
 //
 // run_<w>(rep, threads) measures and prints the workload's lines (report.hpp) at

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // block_on_io.hpp — running blocking work (a library call that blocks, a DNS lookup, a
 // slow disk) from an actor without blocking its worker.
 //

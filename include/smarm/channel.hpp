@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // channel.hpp — multi-producer, single-consumer channels: channel<T>() (unbounded) and
 // bounded_channel<T>(n) (back-pressure; n == 0 is a rendezvous).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // config.hpp — Config, the settings of one runtime.
 //
 // Every knob is a chainable setter returning Config&. Setters never fail: values are

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // debug.hpp — introspection for humans: what every actor is doing right now.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // error.hpp — the error vocabulary of smarm: Errc, Error and Result<T, E>.
 //
 // Every fallible call in smarm returns a Result. Errors are values the caller can

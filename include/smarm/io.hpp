@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // io.hpp — I/O on file descriptors from actors: every call parks the actor, never the
 // worker, and takes a deadline, so a silent peer cannot hang an actor.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // join_all.hpp — waiting for a group of actors.
 //
 //   std::vector<smarm::JoinHandle<int>> hs;                 // a range of handles ...

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // mailbox.hpp — typed mailboxes: actors addressed by what they accept, and ask/reply.
 //
 //   struct Add { int n; };

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // mutex.hpp — Mutex<T>: a value that actors take turns to use, in arrival order.
 //
 //   smarm::Mutex<Stats> m;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // overloaded.hpp — smarm::overloaded, a visitor made of several lambdas.
 //
 //   using Msg = std::variant<Ping, Stop>;

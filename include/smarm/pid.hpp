@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // pid.hpp — Pid, the name of an actor.
 //
 // A Pid is (runtime, index, generation): index picks a slot in the runtime's actor table

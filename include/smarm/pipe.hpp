@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // pipe.hpp — pipelines of actors, range-style: smarm::pipe (on range-v3).
 //
 //   std::vector<std::string> lines = ...;

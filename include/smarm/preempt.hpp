@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // preempt.hpp — allocator-driven preemption: SMARM_CHECK() and NoPreemptScope.
 //
 // smarm replaces the global operator new/delete. Each allocation made on a worker counts

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // process_signals.hpp — process signals (SIGINT, SIGTERM, ...) delivered to an actor.
 //
 //   auto sigs = smarm::io::signals({SIGINT, SIGTERM});     // Result<ProcessSignals>

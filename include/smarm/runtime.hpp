@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // runtime.hpp — starting and stopping a runtime.
 //
 //   auto r = smarm::run([] { ... });                            // one worker

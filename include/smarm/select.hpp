@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // select.hpp — smarm::select: wait on several channel operations, and complete exactly one.
 //
 //   using namespace std::chrono_literals;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // signal.hpp — supervision: hearing that another actor has ended.
 //
 //   auto h = smarm::spawn_linked([] { work(); });     // or: smarm::monitor(pid)

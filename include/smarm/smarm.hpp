@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // smarm.hpp — the whole public API of smarm (namespace smarm). Includes nothing else.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // spawn.hpp — creating actors and waiting for them.
 //
 //   auto h = smarm::spawn([] { return 6 * 7; });   // runs on its own green thread

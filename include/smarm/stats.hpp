@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // stats.hpp — counters a running runtime keeps, for tests, tuning and leak checks.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // supervisor.hpp — OTP-style supervisors: restart strategies and a restart-intensity cap.
 //
 //   smarm::SupervisorSpec spec{

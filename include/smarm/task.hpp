@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // task.hpp — smarm::task<T>: C++20 coroutines that run on green threads (the coroutine
 // facade over the stackful core).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tcp.hpp — TCP sockets that own their descriptor (RAII), on top of io.hpp.
 //
 //   auto listener = smarm::io::TcpListener::bind("127.0.0.1", 0);   // port 0: any

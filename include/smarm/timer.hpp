@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // timer.hpp — time: Deadline, sleep_for, sleep_until.
 //
 // Deadlines are absolute steady_clock time points; durations are std::chrono durations.

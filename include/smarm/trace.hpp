@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // trace.hpp — timeline tracing: user events (SMARM_TRACE) and the kinds of event recorded.
 //
 // Tracing exists only in a build configured with -DSMARM_TRACING=ON, which adds the

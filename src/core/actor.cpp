@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // actor.cpp — the park/unpark state machine, cancellation, spawn and join: the runtime
 // entry points that detail/core.hpp declares for the public templates.
 //

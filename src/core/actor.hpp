@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // actor.hpp — Context (one suspended or running execution) and Actor (its control block).
 //
 // Actor objects are type-stable: they live in the slot table's chunks for the whole life

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // biased_lock.cpp — BiasedLock (detail/biased_lock.hpp): bias, fast path and revocation.
 //
 // Out of line on purpose: the fast path reads this thread's worker from thread-local

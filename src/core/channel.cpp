@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // channel.cpp — the type-independent waiting logic of channels (channel_core.hpp).
 #include <smarm/detail/channel_core.hpp>
 

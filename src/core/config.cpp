@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // config.cpp — Config defaults and validation; Pid formatting.
 #include <sched.h>
 #include <unistd.h>

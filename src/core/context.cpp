@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // context.cpp — make_context: the initial frame of a fresh context.
 #include "core/context.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // context.hpp — the bare x86-64 context switch (context_x86_64_sysv.S) and its frame.
 //
 // A suspended context is just a stack pointer: everything else it needs to resume sits on

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * context_x86_64_sysv.S — the context switch of smarm (x86-64, System V ABI, ELF, GAS).
  *

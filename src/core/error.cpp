@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // error.cpp — names and the std::error_category of Errc.
 #include <smarm/error.hpp>
 

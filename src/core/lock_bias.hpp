@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // lock_bias.hpp — whether channel locks may be biased (detail/biased_lock.hpp), probed once.
 //
 // Biasing needs expedited private membarriers, and asking the kernel for them (a QUERY and

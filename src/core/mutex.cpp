@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // mutex.cpp — the waiting logic of Mutex<T> (detail/mutex_core.hpp), shared by every T.
 //
 // Hand-off protocol, in numbered steps (lock_ is the queue's SpinLock):

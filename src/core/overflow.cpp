@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // overflow.cpp — the SIGSEGV handler that reports actor stack overflows (overflow.hpp).
 #include "core/overflow.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // overflow.hpp — turning a stack overflow into a message that names the actor.
 //
 // A guard region sits below every actor stack. Touching it raises SIGSEGV; the handler,

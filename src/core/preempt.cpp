@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // preempt.cpp — the replaced global operator new/delete and the preemption decision.
 //
 // Hot path (every allocation, on any thread): decrement a thread-local countdown and

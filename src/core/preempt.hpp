@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // preempt.hpp (private) — the per-worker side of allocator-driven preemption.
 //
 // configure_preempt() runs at the start of each worker thread and copies the runtime's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // run_queue.hpp — RunQueue: a locked, intrusive double-ended queue of runnable actors.
 //
 // Each worker owns one; the scheduler has one more (the inject queue) for work that

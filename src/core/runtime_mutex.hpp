@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // runtime_mutex.hpp — RuntimeMutex: a std::mutex the allocator hook respects.
 //
 // The runtime's own bookkeeping (actor names, the slot table's growth, the stack slabs,

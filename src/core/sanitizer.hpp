@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // sanitizer.hpp — what ASan, TSan and Valgrind must be told about our stacks and switches.
 //
 // Every hook compiles to nothing in a build without the tool, so the switch path pays

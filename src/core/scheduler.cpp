@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // scheduler.cpp — Scheduler: building a runtime, waking workers, shutting down.
 #include "core/scheduler.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // scheduler.hpp — Scheduler: one running runtime (everything run() builds and tears down).
 //
 // Owns the workers, the actor slot table, the stack allocator and the inject queue. There

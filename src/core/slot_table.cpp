@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // slot_table.cpp — SlotTable (see slot_table.hpp).
 #include "core/slot_table.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // slot_table.hpp — SlotTable: the runtime's actors, indexed by Pid::index.
 //
 // Actor objects are allocated in chunks of kChunkSize and never moved or freed before

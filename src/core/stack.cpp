@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // stack.cpp — StackAllocator (see stack.hpp for the geometry and the policy).
 #include "core/stack.hpp"
 

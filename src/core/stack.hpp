@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // stack.hpp — StackAllocator: guarded actor stacks carved from large lazy mappings.
 //
 // Geometry of one slot (addresses grow upwards):

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // stall_detector.cpp — see stall_detector.hpp.
 #include "core/stall_detector.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // stall_detector.hpp — the watchdog for what preemption cannot catch.
 //
 // The allocator hook and SMARM_CHECK() switch out an actor whose timeslice is used up,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // supervision.cpp — monitors, links, deadlines and the exit path that sends signals
 // (see supervision.hpp for the records and their locking).
 #include "core/supervision.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // supervision.hpp — the runtime side of signal.hpp: who watches whom, and the exit path
 // that tells them.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // supervisor.cpp — Supervisor::run: start children, watch their signals, apply the
 // strategy, count restarts (see supervisor.hpp for the contract).
 //

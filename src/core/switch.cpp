@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // switch.cpp — switch_context (see switch.hpp).
 #include "core/switch.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // switch.hpp — switch_context: the one place a context switch happens.
 //
 // Around the bare assembly switch it (1) swaps the C++ exception state, which libstdc++

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // thread_backtrace.cpp — see thread_backtrace.hpp.
 //
 // One request at a time per process (a mutex held by the asking thread), described by

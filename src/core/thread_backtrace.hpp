@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // thread_backtrace.hpp — the stack of another thread of this process, taken by a signal.
 //
 // The stall detector's watchdog wants to show where a stalled worker is stuck. A thread

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // timer.cpp — sleep_until: park until a deadline on the calling worker's timer heap.
 #include <smarm/timer.hpp>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // timer_heap.cpp — TimerHeap (see timer_heap.hpp).
 #include "core/timer_heap.hpp"
 

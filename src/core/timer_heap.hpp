@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // timer_heap.hpp — TimerHeap: the deadlines a worker watches for its actors.
 //
 // A min-heap of (deadline, reason, waiter). Each entry lives on the stack of the actor

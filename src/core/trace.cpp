@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // trace.cpp — the tracer's out-of-line hooks, and the Chrome trace-event JSON writer.
 //
 // Everything here exists only with SMARM_TRACING (see core/trace.hpp, LOOM.md "Tracing").

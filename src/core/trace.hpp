@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // trace.hpp — the tracer's hooks: one call at each place the runtime does something a
 // timeline should show (LOOM.md, "Tracing").
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // trace_ring.hpp — where the tracer keeps its events (SMARM_TRACING builds only).
 //
 // TraceRing is a fixed-size ring of 32-byte events written by one thread only: each

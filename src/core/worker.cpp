@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // worker.cpp — Worker: the run loop, the switch paths and the idle path.
 #include "core/worker.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // worker.hpp — Worker: one OS thread that runs actors.
 //
 // A worker runs actors by switching straight from one to the next (one switch per

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // select.cpp — the non-template parts of smarm::select (select.hpp): the random start of
 // each poll and the timed park. The claim protocol itself lives in the template.
 #include <atomic>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // backend.hpp (private) — the one interface every I/O backend implements.
 //
 // Each worker owns one Backend (created with the runtime; a backend that cannot start

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // blocking_pool.cpp — see blocking_pool.hpp.
 #include "io/blocking_pool.hpp"
 

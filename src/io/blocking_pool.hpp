@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // blocking_pool.hpp (private) — the threads that run blocking work for actors.
 //
 // block_on_io(f) (include/smarm/block_on_io.hpp) and the epoll backend's regular-file

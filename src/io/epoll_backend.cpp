@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // epoll_backend.cpp — the readiness backend: try the system call, and when it would
 // block, park the actor until epoll reports the descriptor ready (backend.hpp).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // errors.cpp — see errors.hpp.
 #include "io/errors.hpp"
 

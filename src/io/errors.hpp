@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // errors.hpp (private) — errno to smarm errors, one mapping for every backend.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // io.cpp — the public I/O calls (io.hpp) and their owned-descriptor forms (owned_io.hpp):
 // find the calling worker's backend and delegate.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // io_uring_backend.cpp — the completion backend: every operation is submitted to the
 // kernel as itself (recv, send, accept, connect, poll) and the actor parks until its
 // completion arrives (backend.hpp).

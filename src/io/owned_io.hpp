@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // owned_io.hpp (private) — the I/O calls for descriptors smarm owns (OwnedFd: TcpStream,
 // TcpListener). They are io.hpp's calls plus the owner's id, which lets the epoll backend
 // keep the descriptor registered between operations (backend.hpp, LOOM.md "I/O").

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // process_signals.cpp — see process_signals.hpp.
 //
 // Process-wide state: for each signal number, the write end of the pipe of the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tcp.cpp — TcpStream, TcpListener, OwnedFd (tcp.hpp).
 #include <arpa/inet.h>
 #include <netinet/in.h>

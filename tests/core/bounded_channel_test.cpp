@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bounded_channel_test.cpp — bounded_channel<T>(n): back-pressure, try_send/send_for, the
 // rendezvous channel (n == 0), FIFO among parked senders, close in every order and
 // cancellation of a parked send. Nothing sent may be lost or duplicated: every value ends

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cancel_test.cpp — cancellation at every park, polling, and shutdown of a finished root.
 //
 // Contract (spawn.hpp): a cancelled actor's current park and every later blocking call

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // channel_batch_test.cpp — Receiver::recv_some and Sender::send_all: the burst forms of recv
 // and send. They must keep every rule of the one-value forms — order, exactly-once delivery,
 // back-pressure, parked senders let in as room appears, values handed back on failure —

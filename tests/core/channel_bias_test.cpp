@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // channel_bias_test.cpp — channel locks biased to one worker (detail/biased_lock.hpp).
 //
 // What we promise: when one sender and one receiver stay on one worker, messages cross

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // channel_test.cpp — channel<T>(): order, moves, parking, try_recv and close in every order.
 //
 // Close semantics under test (channel.hpp): every Sender gone -> recv() drains what was

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // config_test.cpp — Config defaults, setters and validation, as reported by run().
 //
 // Validation happens at run(): a bad Config makes run() return InvalidConfig naming the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // context_test.cpp — the context switch: registers, stack alignment, FP control state and
 // C++ exception state survive a switch, both for bare contexts made with make_context (on
 // stacks this file maps itself) and for actors switched by the scheduler.

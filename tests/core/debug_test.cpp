@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // debug_test.cpp — debug::dump_actors(): every live actor, its name, state and wait reason.
 #include <algorithm>
 #include <cctype>

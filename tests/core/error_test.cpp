@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // error_test.cpp — Result<T, E>, Error, Errc, BadResultAccess and the panic message format.
 //
 // Pure value semantics first (no runtime needed), then the one place a runtime is needed:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // limits_test.cpp — resource limits: Config::max_actors, Config::max_stack_memory, and
 // address-space exhaustion (RLIMIT_AS in a forked child).
 //

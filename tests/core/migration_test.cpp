@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // migration_test.cpp — an actor that resumes on another worker sees that worker's state.
 //
 // On Config::exact(2) actors that yield and park many times may resume on either worker.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // mutex_death_test.cpp — destroying a locked Mutex is a precondition violation that debug
 // builds catch (an assertion in MutexCore's destructor). Skipped where NDEBUG removes it.
 #include <utility>

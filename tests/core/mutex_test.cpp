@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // mutex_test.cpp — Mutex<T>: FIFO hand-off, timeouts, try_lock, guards, cancellation.
 //
 // Semantics under test (mutex.hpp): unlock() hands the mutex to the oldest waiter (no

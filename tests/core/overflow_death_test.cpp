@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // overflow_death_test.cpp — a stack overflow aborts with a message naming the actor.
 //
 // The guard region below every stack turns an overflow into SIGSEGV; the runtime's

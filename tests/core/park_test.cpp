@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // park_test.cpp — detail::park / detail::unpark: no lost wake-ups, tokens, stale waiters.
 //
 // park() may return spuriously, so every waiter here loops on its own condition. A lost

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // parked_million_test.cpp — 1,000,000 actors parked at once, each on its own channel.
 //
 // Release builds only (the full profile): with 16 KiB stacks committed lazily this needs

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // pid_test.cpp — Pid identity, formatting and staleness.
 //
 // A Pid names one occupant of one slot of one runtime. Once the actor ends, every

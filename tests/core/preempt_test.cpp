@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // preempt_test.cpp — allocator-driven preemption, SMARM_CHECK(), NoPreemptScope, pinning.
 //
 // The starvation tests run on one worker: a CPU-bound actor spins until a sleeper (woken

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // runtime_test.cpp — runtimes one after another, side by side, and sized by Config.
 //
 // No hidden singletons: a second and third runtime in one process behave exactly like the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // spawn_test.cpp — spawn, join, detach, try_spawn, SpawnOptions and panics.
 //
 // Many tests run on 1, 2 and 4 workers (SpawnWorkersTest). Tests that rely on the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // stack_test.cpp — actor stacks: guard modes, small and large stacks, pooling, and the
 // mprotect mode failing cleanly (never running unguarded) near vm.max_map_count.
 #include <cstddef>

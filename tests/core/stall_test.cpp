@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // stall_test.cpp — the stall detector (Config::stall_detector, stall_threshold).
 //
 // A deliberately stalled actor spins on the clock (no allocation, no SMARM_CHECK()) or

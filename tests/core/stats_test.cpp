@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // stats_test.cpp — smarm::stats() and Runtime::last_stats(): counts of events, never time.
 #include <atomic>
 #include <cstddef>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // supervision_test.cpp — signals(), spawn_linked, monitor/demonitor and deadlines.
 //
 // Contract (signal.hpp): an actor hears of another's end only if it asked (spawn_linked,

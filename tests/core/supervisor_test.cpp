@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // supervisor_test.cpp — Supervisor: each strategy, each Restart kind, the intensity cap,
 // a cancelled supervisor, nested supervisors, bad specs; and join_all.
 //

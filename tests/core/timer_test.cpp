@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // timer_test.cpp — sleep_for/sleep_until, recv_for/recv_until and the timer heap.
 //
 // Tests check order, counts and "never early" — never how late a wake-up is.

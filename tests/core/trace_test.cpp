@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // trace_test.cpp — SMARM_TRACE and the Chrome trace-event file (include/smarm/trace.hpp).
 //
 // Which tests run depends on the build: without SMARM_TRACING (release, asan, tsan,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // mailbox_test.cpp — typed mailboxes: spawn_actor, Address (copyable; sends to a dead
 // actor hand the message back), bounded mailboxes (a full one parks the sender, try_send
 // fails with Full), visitor-style receives of variant messages with smarm::overloaded,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // pipe_test.cpp — smarm::pipe: pipelines of actors, and Receiver<T>& as a range.
 //
 // Every test runs inside a runtime whose leak check (runtime_fixture.hpp) runs after it;

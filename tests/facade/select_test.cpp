@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // select_test.cpp — smarm::select: which case fires, what it carries, that nothing else
 // happens (no value consumed or sent by a case that did not fire), closed channels,
 // timeouts (zero and negative too), otherwise(), cancellation, fairness among ready

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // task_test.cpp — smarm::task<T> (task.hpp): C++20 coroutines on green threads.
 //
 // Under test: a task is lazy and runs only on a green thread (get() outside an actor is

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bad_input_test.cpp — what a careless caller gets from each public entry point.
 //
 // README.md, "What bad input gets", lists every row with the test that proves it; the

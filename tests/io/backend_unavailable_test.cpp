@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // backend_unavailable_test.cpp — a backend that cannot start makes run() say so.
 //
 // A forked child forbids the backend's setup call with a seccomp filter (EPERM, as a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // conformance_test.cpp — what every I/O backend must do alike (io.hpp, tcp.hpp).
 //
 // The backend is chosen when smarm is configured, so this one suite runs against

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bounded_channel_stress_test.cpp — bounded channels under load on two workers.
 //
 // 8 producers x 1,000,000 messages (scaled down under the sanitizers) into one bounded

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // channel_stress_test.cpp — channels under contention on two workers: many producers,
 // pipelines, ping-pong, and close racing with send and recv. Counts and sums only.
 #include <atomic>

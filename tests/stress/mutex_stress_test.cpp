@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // mutex_stress_test.cpp — Mutex<T> under contention: ordered pairs of mutexes, storms of
 // tiny timeouts and cancellations, guards passed between actors, and plain threads
 // competing through try_lock. Counts and invariants only.

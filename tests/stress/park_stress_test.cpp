@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // park_stress_test.cpp — park/unpark under heavy contention on two workers.
 //
 // Many waiters, many wakers (actors and plain threads), duplicate and early unparks. A

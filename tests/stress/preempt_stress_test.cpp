@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // preempt_stress_test.cpp — the runtime under constant preemption.
 //
 // Every allocation looks at the clock (alloc_interval 1) and the timeslice is one cycle,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // supervision_stress_test.cpp — monitors, demonitors, deadlines and watcher exits racing
 // their targets' ends on several workers.
 //

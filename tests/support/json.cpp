@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // json.cpp — the strict JSON parser of json.hpp (recursive descent over the bytes).
 #include "support/json.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // json.hpp — a small strict JSON parser for tests that read files the runtime wrote.
 //
 //   auto r = smarm::test::json::parse(text);

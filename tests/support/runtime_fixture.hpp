@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // runtime_fixture.hpp — running a test body inside a runtime, with a leak check after.
 //
 //   auto r = smarm::test::run_checked(smarm::Config::exact(2), [] { ... return 42; });

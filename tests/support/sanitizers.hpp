@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // sanitizers.hpp — which sanitizer this test binary is built with (GCC and Clang spellings).
 //
 // SMARM_TEST_ASAN / SMARM_TEST_TSAN are 1 or 0. Tests use them to skip what a sanitizer

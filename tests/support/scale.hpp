@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // scale.hpp — the one test-size knob: full in release, reduced in Debug/ASan, tsan under TSan.
 //
 // tests/CMakeLists.txt defines exactly one of SMARM_TEST_PROFILE_FULL, _REDUCED or _TSAN.

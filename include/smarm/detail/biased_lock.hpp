@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // detail/biased_lock.hpp — BiasedLock, the lock of a channel, free while one worker uses it.
 //
 // A pipeline stage and its neighbour usually run on the same worker, one after the other,

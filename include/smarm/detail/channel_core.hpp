@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // detail/channel_core.hpp — ChannelCore, the type-independent half of a channel.
 //
 // A channel is a ChannelCore (lock, waiter bookkeeping, sender/receiver liveness) plus a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // detail/core.hpp — the few runtime entry points that public templates must call inline.
 //
 // Not part of the public API. Templates (spawn, JoinHandle, channels) are written against

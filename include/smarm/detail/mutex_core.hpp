@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // detail/mutex_core.hpp — MutexCore, the type-independent half of Mutex<T>.
 //
 // Not part of the public API. Mutex<T> (mutex.hpp) is a MutexCore plus the protected T;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // detail/pipe_recv_range.hpp — an lvalue Receiver<T>& as an input range (range-v3 and
 // std::ranges alike): begin(rx) / end(rx), found by argument-dependent lookup.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // detail/pipe_run.hpp — PipeRun, the state one running pipeline shares between its actors.
 //
 // A PipeRun lives on the stack of the actor that called the sink, which does not return

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // detail/pipe_stages.hpp — the stage and sink descriptors of smarm::pipe (pipe.hpp has the
 // functions that make them and the rules users see).
 //

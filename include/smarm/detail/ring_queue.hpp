@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // detail/ring_queue.hpp — RingQueue<T>, the FIFO that holds a channel's values.
 //
 // A power-of-two ring that allocates nothing until the first push (a parked actor's idle

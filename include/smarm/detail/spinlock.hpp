@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // detail/spinlock.hpp — SpinLock, the short critical-section lock of channels and queues.
 //
 // Held only for a few instructions (never across a park or a syscall), so spinning beats

@@ -1,4 +1,5 @@
 // expect: at most one of after
+// SPDX-License-Identifier: Apache-2.0
 // Two timeouts (or a timeout and otherwise()) would be ambiguous: a compile error.
 #include <chrono>
 

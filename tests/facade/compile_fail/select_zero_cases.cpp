@@ -1,4 +1,5 @@
 // expect: needs at least one case
+// SPDX-License-Identifier: Apache-2.0
 // select() with no case cannot ever complete: a compile error, not a hang.
 #include <smarm/select.hpp>
 
