@@ -19,6 +19,14 @@ include(CheckCXXSourceCompiles)
 
 set(SMARM_WARNING_FLAGS -Wall -Wextra -Wpedantic -Wshadow)
 
+# Paths in __FILE__ and in debug info relative to the source root, so that an object file
+# does not depend on where the clone lives (ccache hits across clones: SmarmCcache.cmake).
+check_cxx_compiler_flag("-ffile-prefix-map=${PROJECT_SOURCE_DIR}=." SMARM_HAVE_FILE_PREFIX_MAP)
+set(SMARM_PATH_FLAGS "")
+if(SMARM_HAVE_FILE_PREFIX_MAP)
+  set(SMARM_PATH_FLAGS "-ffile-prefix-map=${PROJECT_SOURCE_DIR}=.")
+endif()
+
 # Clang thread-safety analysis (SMARM_GUARDED_BY etc.), only if the probe passes.
 set(SMARM_HAVE_WTHREAD_SAFETY OFF)
 if(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
@@ -68,7 +76,8 @@ function(smarm_target_defaults target)
   list(APPEND compile_flags ${SMARM_SANITIZER_FLAGS})
 
   target_compile_options(${target} PRIVATE
-    "$<BUILD_INTERFACE:$<$<COMPILE_LANGUAGE:CXX>:${compile_flags}>>")
+    "$<BUILD_INTERFACE:$<$<COMPILE_LANGUAGE:CXX>:${compile_flags}>>"
+    "$<BUILD_INTERFACE:${SMARM_PATH_FLAGS}>")
 
   # Ignored for static libraries (no link step); that is what keeps the
   # sanitizer runtime out of smarm::smarm's interface.

@@ -8,6 +8,11 @@
 option(SMARM_BUILD_TESTS "Build the GoogleTest suites (tests/)" ${PROJECT_IS_TOP_LEVEL})
 option(SMARM_BUILD_BENCHMARKS "Build smarm-micro, smarm-bench and asio-bench (benchmarks/)" OFF)
 option(SMARM_BUILD_EXAMPLES "Build the example programs (examples/)" ${PROJECT_IS_TOP_LEVEL})
+# SMARM_INSTALL: install rules for the library, headers, CMake package and pkg-config
+# files. Default ON only at the top level: a project that pulls smarm in with
+# add_subdirectory or FetchContent does not install smarm's files by its own install
+# unless it sets SMARM_INSTALL=ON.
+option(SMARM_INSTALL "Generate smarm's install rules" ${PROJECT_IS_TOP_LEVEL})
 option(SMARM_WERROR "Treat compiler warnings as errors (smarm's own targets only)" OFF)
 # SMARM_TRACING compiles the timeline tracer in (include/smarm/trace.hpp, LOOM.md
 # "Tracing"). It becomes a PUBLIC compile definition of smarm::smarm (CMakeLists.txt), so

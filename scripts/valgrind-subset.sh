@@ -25,31 +25,44 @@ if ! command -v valgrind >/dev/null 2>&1; then
   exit 1
 fi
 
-TESTS=(
-  core_channel_test core_bounded_channel_test core_channel_batch_test core_cancel_test
-  core_spawn_test core_supervision_test core_mutex_test core_timer_test core_migration_test
-  facade_select_test facade_mailbox_test facade_pipe_test facade_task_test
-  io_conformance_test
+# <dir>:<unit> — the tests of tests/<dir>/<unit>_test.cpp, run from the executable that
+# holds them (<dir>_<unit>_test if the file is standalone, else the merged <dir>_tests).
+UNITS=(
+  core:channel core:bounded_channel core:channel_batch core:cancel core:spawn
+  core:supervision core:mutex core:timer core:migration
+  facade:select facade:mailbox facade:pipe facade:task
+  io:conformance
 )
-FILTER='-*Stress*:*/W4'
+EXCLUDE='*Stress*:*/W4'
 
 status=0
-for t in "${TESTS[@]}"; do
-  bin="$BUILD/tests/$t"
+for entry in "${UNITS[@]}"; do
+  dir="${entry%%:*}"
+  unit="${entry#*:}"
+  bin="$BUILD/tests/${dir}_${unit}_test"
+  [[ -x "$bin" ]] || bin="$BUILD/tests/${dir}_tests"
   if [[ ! -x "$bin" ]]; then
     echo "valgrind-subset: $bin is missing (build the dev preset first)" >&2
     exit 1
   fi
-  log="$BUILD/valgrind-$t.log"
+  filter="$(cmake -DEXECUTABLE="$bin" -DUNIT="$unit" -P tests/cmake/gtest_filter_of_unit.cmake)" || {
+    echo "valgrind-subset: cannot list the tests of $unit in $bin" >&2
+    exit 1
+  }
+  log="$BUILD/valgrind-${dir}-${unit}.log"
   start=$SECONDS
   if valgrind --tool=memcheck --error-exitcode=99 --leak-check=full \
     --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
-    --track-origins=no -q "$bin" --gtest_filter="$FILTER" >"$log" 2>&1; then
-    printf '  valgrind %-28s clean  %4ds\n' "$t" $((SECONDS - start))
+    --track-origins=no -q "$bin" --gtest_filter="$filter-$EXCLUDE" >"$log" 2>&1; then
+    printf '  valgrind %-28s clean  %4ds\n' "$dir/$unit" $((SECONDS - start))
   else
     rc=$?
-    printf '  valgrind %-28s FAILED (exit %d)  %4ds — log:\n' "$t" "$rc" $((SECONDS - start))
+    printf '  valgrind %-28s FAILED (exit %d)  %4ds — log:\n' "$dir/$unit" "$rc" $((SECONDS - start))
     grep -v '^\[ *\(RUN\|OK\) *\]' "$log" | tail -60
+    status=1
+  fi
+  if ! grep -q '^\[  PASSED  \] [1-9]' "$log"; then
+    echo "valgrind-subset: $dir/$unit ran no test (filter $filter)" >&2
     status=1
   fi
 done

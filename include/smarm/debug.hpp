@@ -21,9 +21,11 @@ bool channel_bias_available() noexcept;
 // counter with its calibrated rate, or CLOCK_MONOTONIC and why.
 std::string preempt_clock();
 
-// allocator_hook_installed() says whether this build replaced the global operator new
-// (always, except under ThreadSanitizer, whose runtime owns it: there only SMARM_CHECK()
-// preempts).
+// allocator_hook_installed() says whether allocations in this program drive preemption:
+// a run-time probe (one allocation, watched), so it reports what was linked. True with
+// smarm::smarm; false under ThreadSanitizer, whose runtime owns operator new (there only
+// SMARM_CHECK() preempts), and with smarm::smarm_no_alloc_hook unless the program's own
+// operator new calls smarm::preempt_hook().
 bool allocator_hook_installed() noexcept;
 
 }  // namespace smarm::debug

@@ -33,6 +33,15 @@ void no_preempt_enter() noexcept;  // per-actor depth, travels with the actor
 void no_preempt_leave() noexcept;
 }  // namespace detail
 
+// preempt_hook() is the allocator hook itself, for programs that link
+// smarm::smarm_no_alloc_hook because they bring their own global operator new (jemalloc,
+// mimalloc, a pool): call it once at the top of that operator new (every form) and
+// allocation-driven preemption works as with smarm's own. It is the same check as
+// SMARM_CHECK(): a thread-local countdown, and a look at the clock every
+// Config::alloc_interval calls. Safe on any thread, inside or outside a runtime; it never
+// allocates. Without it, such a program preempts only at SMARM_CHECK().
+void preempt_hook() noexcept;
+
 // NoPreemptScope: while one exists in an actor, the allocator hook and SMARM_CHECK() never
 // switch it out. Nestable; the depth belongs to the actor. Outside actors it does nothing.
 class NoPreemptScope {

@@ -24,3 +24,4 @@
 #include <smarm/tcp.hpp>
 #include <smarm/timer.hpp>
 #include <smarm/trace.hpp>
+#include <smarm/version.hpp>  // generated: SMARM_VERSION, SMARM_VERSION_STRING

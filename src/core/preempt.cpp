@@ -238,13 +238,19 @@ void no_preempt_leave() noexcept {
 
 std::string smarm::debug::preempt_clock() { return smarm::detail::clock_info().description; }
 
-bool smarm::debug::allocator_hook_installed() noexcept {
-#if defined(SMARM_TSAN)
-  return false;
-#else
-  return true;
-#endif
+// A run-time probe, not a build flag: what counts is which operator new this program
+// actually linked. One allocation through the global operator new must move this
+// thread's countdown (or, if it reached zero, the count of slow-path calls). A call of
+// ::operator new itself, unlike a new-expression, may not be elided.
+SMARM_NO_TSAN bool smarm::debug::allocator_hook_installed() noexcept {
+  const std::int32_t countdown = smarm::detail::tls_countdown;
+  const std::uint64_t calls = smarm::detail::tls_hook_calls;
+  void* volatile p = ::operator new(1, std::nothrow);
+  ::operator delete(p);
+  return smarm::detail::tls_countdown != countdown || smarm::detail::tls_hook_calls != calls;
 }
+
+void smarm::preempt_hook() noexcept { smarm::detail::preempt_check(); }
 
 // ---------------------------------------------------------------------------------------
 // The replaced global allocation functions: every form, each counted by the hook.
@@ -252,7 +258,9 @@ bool smarm::debug::allocator_hook_installed() noexcept {
 // Not under ThreadSanitizer: its runtime is linked statically and defines these same
 // functions (it must see every allocation), so a second definition cannot link. TSan
 // builds preempt only at SMARM_CHECK(); debug::allocator_hook_installed() says so.
-#if !defined(SMARM_TSAN)
+// Not in smarm_no_alloc_hook either (SMARM_NO_ALLOC_HOOK, CMakeLists.txt): there the
+// program's own allocator calls smarm::preempt_hook().
+#if !defined(SMARM_TSAN) && !defined(SMARM_NO_ALLOC_HOOK)
 
 void* operator new(std::size_t n) { return smarm::detail::allocate(n); }
 void* operator new[](std::size_t n) { return smarm::detail::allocate(n); }
@@ -303,4 +311,4 @@ void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::fre
 void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
 void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
 void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
-#endif  // !SMARM_TSAN
+#endif  // !SMARM_TSAN && !SMARM_NO_ALLOC_HOOK

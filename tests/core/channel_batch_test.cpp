@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// smarm-test: standalone  (markers: tests/CMakeLists.txt)
 // channel_batch_test.cpp — Receiver::recv_some and Sender::send_all: the burst forms of recv
 // and send. They must keep every rule of the one-value forms — order, exactly-once delivery,
 // back-pressure, parked senders let in as room appears, values handed back on failure —

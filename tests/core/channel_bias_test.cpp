@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// smarm-test: lto  (markers: tests/CMakeLists.txt)
 // channel_bias_test.cpp — channel locks biased to one worker (detail/biased_lock.hpp).
 //
 // What we promise: when one sender and one receiver stay on one worker, messages cross

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// smarm-test: lto  (markers: tests/CMakeLists.txt)
 // migration_test.cpp — an actor that resumes on another worker sees that worker's state.
 //
 // On Config::exact(2) actors that yield and park many times may resume on either worker.

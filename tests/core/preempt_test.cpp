@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// smarm-test: lto  (markers: tests/CMakeLists.txt)
 // preempt_test.cpp — allocator-driven preemption, SMARM_CHECK(), NoPreemptScope, pinning.
 //
 // The starvation tests run on one worker: a CPU-bound actor spins until a sleeper (woken

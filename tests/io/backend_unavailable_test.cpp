@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// smarm-test: io_uring  (markers: tests/CMakeLists.txt)
 // backend_unavailable_test.cpp — a backend that cannot start makes run() say so.
 //
 // A forked child forbids the backend's setup call with a seccomp filter (EPERM, as a

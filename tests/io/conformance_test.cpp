@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// smarm-test: io_uring  (markers: tests/CMakeLists.txt)
 // conformance_test.cpp — what every I/O backend must do alike (io.hpp, tcp.hpp).
 //
 // The backend is chosen when smarm is configured, so this one suite runs against

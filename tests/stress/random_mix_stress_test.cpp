@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// smarm-test: lto io_uring  (markers: tests/CMakeLists.txt)
 // random_mix_stress_test.cpp — a seeded random mix of everything at once, on two workers
 // with preemption on: spawn/join/detach/cancel, unbounded and bounded channels (capacity 0
 // included), select with recv/send/after cases, a typed mailbox with ask, Mutex, timers,
