@@ -11,7 +11,7 @@ packages=(
   clang llvm libclang-rt-14-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   liburing-dev librange-v3-dev libboost1.81-dev
-  valgrind clang-format clang-tidy
+  valgrind clang-format clang-tidy ccache
 )
 
 if ! command -v dpkg >/dev/null 2>&1; then

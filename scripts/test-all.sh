@@ -2,14 +2,23 @@
 # SPDX-License-Identifier: Apache-2.0
 # test-all.sh: the README's second command and the body of .ci/run.
 #
-# For each preset (default: dev release asan tsan clang-lto uring; override with
-# SMARM_PRESETS="dev release"): configure, build, ctest. After release, also
-# install it and build + test the consumer project tests/consumer against the
-# installed package. The uring preset builds smarm with the io_uring backend and
-# runs the suite (the I/O conformance tests above all) against it. After dev, valgrind
-# memcheck runs over a subset of the suite (scripts/valgrind-subset.sh). Before all that,
-# clang-format --dry-run -Werror over the C++ sources (if clang-format is
-# installed). Stops at the first failure.
+# Steps, in order (each timed; a table of every step's time ends the output, also on a
+# failure):
+#   deps        scripts/install-deps.sh (installs what is missing, nothing otherwise)
+#   format      clang-format --dry-run -Werror over the C++ sources
+#   each preset (default: dev release asan tsan clang-lto uring; override with
+#               SMARM_PRESETS="dev release"): configure, build, ctest
+#   valgrind    after dev: memcheck over a subset of the suite (scripts/valgrind-subset.sh)
+#   consumer    after release: install it and build + run the consumer projects against
+#               the installed package, from source, with sanitizers, FetchContent and
+#               pkg-config (scripts/consumer-check.sh)
+#   clang-tidy  after clang-lto (a Clang compile database): scripts/clang-tidy.sh
+# The asan preset also runs the I/O tests and the random mix against an io_uring copy of
+# the library; the uring preset builds smarm with the io_uring backend and runs the whole
+# suite, stress tests included, against it. Stops at the first failure.
+#
+# ccache (installed by install-deps) caches compilations across runs and clones
+# (cmake/SmarmCcache.cmake); CCACHE_DISABLE=1 measures a cold build.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -17,70 +26,77 @@ ROOT="$PWD"
 
 read -r -a PRESETS <<<"${SMARM_PRESETS:-dev release asan tsan clang-lto uring}"
 
+steps=()
+total_start=$SECONDS
+
+print_table() {
+  echo
+  echo "== test-all: time per step"
+  printf '   %-28s %6s\n' "step" "time"
+  printf '   %s\n' "${steps[@]}"
+  printf '   %-28s %5ds\n' "total" $((SECONDS - total_start))
+}
+
 fail() {
   echo >&2
   echo "test-all: FAILED: $*" >&2
+  print_table >&2
   exit 1
 }
 
-# run <description> <command...>: run a step, stop with a clear message on failure.
-run() {
-  local what="$1"
+# step <name> <command...>: run one step, time it, stop with a clear message on failure.
+step() {
+  local name="$1"
   shift
   echo "+ $*"
-  "$@" || fail "$what (exit $?): $*"
+  local start=$SECONDS rc=0
+  "$@" || rc=$?
+  steps+=("$(printf '%-28s %5ds%s' "$name" $((SECONDS - start)) "$([[ $rc == 0 ]] || echo "  FAILED (exit $rc)")")")
+  ((rc == 0)) || fail "$name (exit $rc): $*"
 }
 
-scripts/install-deps.sh || fail "installing dependencies (scripts/install-deps.sh)"
-
-# --- formatting -------------------------------------------------------------------
-if command -v clang-format >/dev/null 2>&1; then
+check_format() {
+  if ! command -v clang-format >/dev/null 2>&1; then
+    echo "== clang-format not installed; skipping the format check"
+    return 0
+  fi
+  local format_files
   mapfile -d '' format_files < <(
     git ls-files -z --cached --others --exclude-standard -- include src tests benchmarks examples |
       grep -zE '\.(hpp|cpp)$' || true)
-  if ((${#format_files[@]} > 0)); then
-    echo "== clang-format: ${#format_files[@]} files"
-    clang-format --dry-run -Werror "${format_files[@]}" ||
-      fail "clang-format: the files above are not formatted (fix: clang-format -i <file>)"
-  else
+  if ((${#format_files[@]} == 0)); then
     echo "== clang-format: no files to check"
+    return 0
   fi
-else
-  echo "== clang-format not installed; skipping the format check"
-fi
+  echo "== clang-format: ${#format_files[@]} files"
+  clang-format --dry-run -Werror "${format_files[@]}" || {
+    echo "clang-format: the files above are not formatted (fix: clang-format -i <file>)" >&2
+    return 1
+  }
+}
 
-# --- presets ------------------------------------------------------------------------
-summary=()
-total_start=$SECONDS
+install_and_check_consumers() {
+  local prefix="$ROOT/build/release/install-root"
+  rm -rf "$prefix"
+  cmake --install build/release --prefix "$prefix" >/dev/null
+  scripts/consumer-check.sh "$prefix" "$ROOT/build/consumer"
+}
+
+step deps scripts/install-deps.sh
+step format check_format
+
 for preset in "${PRESETS[@]}"; do
   echo
   echo "== preset $preset"
-  start=$SECONDS
-  run "configure preset '$preset'" cmake --preset "$preset"
-  run "build preset '$preset'" cmake --build --preset "$preset"
-  run "tests of preset '$preset'" ctest --preset "$preset"
-
-  if [[ "$preset" == dev ]]; then
-    echo "== valgrind memcheck over a subset of the suite (scripts/valgrind-subset.sh)"
-    run "valgrind subset" scripts/valgrind-subset.sh build/dev
-  fi
-
-  if [[ "$preset" == release ]]; then
-    prefix="$ROOT/build/release/install-root"
-    echo "== install + consumer check ($prefix)"
-    rm -rf "$prefix" "$ROOT/build/consumer"
-    run "install of preset 'release'" cmake --install build/release --prefix "$prefix"
-    run "configure consumer project" cmake -S tests/consumer -B build/consumer -G Ninja \
-      -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=g++ -DCMAKE_PREFIX_PATH="$prefix"
-    run "build consumer project" cmake --build build/consumer
-    run "consumer test" ctest --test-dir build/consumer --output-on-failure
-  fi
-
-  elapsed=$((SECONDS - start))
-  summary+=("$(printf '%-10s ok  %4ds' "$preset" "$elapsed")")
-  echo "== preset $preset passed in ${elapsed}s"
+  step "$preset: configure" cmake --preset "$preset"
+  step "$preset: build" cmake --build --preset "$preset"
+  step "$preset: test" ctest --preset "$preset"
+  case "$preset" in
+    dev) step "dev: valgrind subset" scripts/valgrind-subset.sh build/dev ;;
+    release) step "release: install + consumers" install_and_check_consumers ;;
+    clang-lto) step "clang-lto: clang-tidy" scripts/clang-tidy.sh build/clang-lto ;;
+  esac
 done
 
-echo
+print_table
 echo "== test-all: all presets passed in $((SECONDS - total_start))s"
-printf '   %s\n' "${summary[@]}"
