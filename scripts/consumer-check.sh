@@ -37,7 +37,8 @@
 #
 # One line per check with its time; the first failure stops the script with a message and
 # the end of that check's log (all logs: WORKDIR/logs/). Checks 4-6 compile smarm from
-# source (the library only); with ccache installed every consumer build uses it.
+# source (the library only); with ccache installed every CMake consumer build uses it (the
+# pkg-config programs are compiled and linked in one command, which ccache cannot cache).
 #
 # Environment: SMARM_CONSUMER_CXX (default g++; checks 1-5), SMARM_CONSUMER_TSAN_CXX
 # (default clang++-14; check 6), SMARM_CONSUMER_JOBS (default 2).
@@ -62,12 +63,15 @@ CXX_BIN="${SMARM_CONSUMER_CXX:-g++}"
 TSAN_CXX_BIN="${SMARM_CONSUMER_TSAN_CXX:-clang++-14}"
 JOBS="${SMARM_CONSUMER_JOBS:-2}"
 
-if [[ "$WORK" == / || "$WORK" == "$ROOT" || "$ROOT" == "$WORK"/* ]]; then
-  echo "consumer-check: refusing to wipe WORKDIR '$WORK'" >&2
+# WORKDIR is wiped: not /, not the source tree or anything above it, nothing of the
+# source tree outside build/, and not the prefix under test.
+if [[ "$WORK" == / || "$WORK" == "$ROOT" || "$ROOT" == "$WORK"/* ||
+  ("$WORK" == "$ROOT"/* && "$WORK" != "$ROOT"/build/*) ]]; then
+  echo "consumer-check: refusing to wipe WORKDIR '$WORK' (inside the source tree, use build/...)" >&2
   exit 2
 fi
-if [[ "$PREFIX" == "$WORK" || "$PREFIX" == "$WORK"/* ]]; then
-  echo "consumer-check: PREFIX '$PREFIX' lies inside WORKDIR '$WORK', which is wiped" >&2
+if [[ "$PREFIX" == "$WORK" || "$PREFIX" == "$WORK"/* || "$WORK" == "$PREFIX"/* ]]; then
+  echo "consumer-check: PREFIX '$PREFIX' and WORKDIR '$WORK' overlap; WORKDIR is wiped" >&2
   exit 2
 fi
 rm -rf "$WORK"
@@ -77,10 +81,8 @@ mkdir -p "$WORK/logs"
 # is a subproject): paths below the source root are hashed relative to it, so another
 # clone's builds hit the same cache entries.
 LAUNCHER=()
-CCACHE=()
 if command -v ccache >/dev/null 2>&1; then
   LAUNCHER=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-  CCACHE=(ccache)
   export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$ROOT}"
   export CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-1}"
 fi
@@ -105,7 +107,7 @@ cpu_ms() {
 fail() {
   {
     echo
-    echo "consumer-check: FAILED: $CHECK: $*"
+    echo "consumer-check: FAILED: ${CHECK:+$CHECK: }$*"
     if [[ -s "$LOG" ]]; then
       echo "---- last 60 lines of $LOG"
       tail -n 60 "$LOG"
@@ -114,6 +116,10 @@ fail() {
   } >&2
   exit 1
 }
+
+# Anything else that fails (set -e) still says where.
+set -E
+trap 'fail "unexpected error (exit $?) at line $LINENO: $BASH_COMMAND"' ERR
 
 # run <what> <command...>: run a step of the current check, its output in the check's log.
 run() {
@@ -203,7 +209,7 @@ check_pkgconfig() {
   echo "smarm.pc: version $version, flags: $flags" >>"$LOG"
   # shellcheck disable=SC2086  # the flags are meant to split into words
   run "compile+link with pkg-config smarm" \
-    "${CCACHE[@]}" "$CXX_BIN" -std=c++20 tests/consumer/pkgconfig/prog.cpp $flags -o "$b/prog"
+    "$CXX_BIN" -std=c++20 tests/consumer/pkgconfig/prog.cpp $flags -o "$b/prog"
   run "run the pkg-config program" "$b/prog" "$version" hook
 
   # The same, without the hook, from a copy of the prefix: the .pc files find their
@@ -218,8 +224,7 @@ check_pkgconfig() {
     fail "the relocated smarm_no_alloc_hook.pc does not point into its own prefix: $flags"
   # shellcheck disable=SC2086
   run "compile+link with pkg-config smarm_no_alloc_hook (relocated prefix)" \
-    "${CCACHE[@]}" "$CXX_BIN" -std=c++20 tests/consumer/pkgconfig/prog.cpp $flags \
-    -o "$b/prog_no_hook"
+    "$CXX_BIN" -std=c++20 tests/consumer/pkgconfig/prog.cpp $flags -o "$b/prog_no_hook"
   run "run the pkg-config program (no hook)" "$b/prog_no_hook" "$version" no-hook
 }
 
