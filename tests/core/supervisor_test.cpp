@@ -304,8 +304,8 @@ TEST(SupervisorTest, CancelledSupervisorWaitsForChildrenOnEveryWorkerCount) {
       auto [tx, rx] = smarm::channel<std::string>();
       SupervisorSpec spec{.strategy = Strategy::OneForAll, .intensity = 100, .period = 1h};
       for (int i = 0; i < 8; ++i)
-        spec.children.push_back(
-            child("c" + std::to_string(i), tx, fails_first(i % 3 == 0 ? 1 : 0)));
+        spec.children.push_back(child(smarm::test::numbered("c", static_cast<std::size_t>(i)), tx,
+                                      fails_first(i % 3 == 0 ? 1 : 0)));
       auto sup = smarm::spawn_supervisor(spec);
       // Cancel somewhere in the middle of the start-ups and restarts: wherever it lands,
       // every child is stopped and joined before the supervisor ends.

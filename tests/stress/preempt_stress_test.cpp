@@ -36,7 +36,7 @@ constexpr int kProducers = 8;
 class PreemptStressTest : public ::testing::TestWithParam<std::size_t> {};
 INSTANTIATE_TEST_SUITE_P(Workers, PreemptStressTest, ::testing::Values(1, 2),
                          [](const auto& param_info) {
-                           return "T" + std::to_string(param_info.param);
+                           return smarm::test::numbered("T", param_info.param);
                          });
 
 TEST_P(PreemptStressTest, EverythingArrivesExactlyOnceUnderConstantPreemption) {

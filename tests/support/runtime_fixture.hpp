@@ -104,12 +104,17 @@ class WorkersTest : public ::testing::TestWithParam<std::size_t> {
   }
 };
 
-inline std::string workers_param_name(const ::testing::TestParamInfo<std::size_t>& info) {
-  // Appended, not `"W" + std::to_string(...)`: GCC 12 at -O3 warns falsely of overlapping
-  // memcpy (-Wrestrict) inside that operator+ once it is inlined here.
-  std::string name = "W";
-  name += std::to_string(info.param);
+// numbered("W", 2) is "W2". Appended, not `"W" + std::to_string(n)`: once that operator+
+// is inlined into a test at -O3, GCC 12 warns falsely (-Wrestrict, -Wstringop-overflow)
+// and -Werror stops the release build.
+inline std::string numbered(const char* prefix, std::size_t n) {
+  std::string name = prefix;
+  name += std::to_string(n);
   return name;
+}
+
+inline std::string workers_param_name(const ::testing::TestParamInfo<std::size_t>& info) {
+  return numbered("W", info.param);
 }
 
 }  // namespace smarm::test
