@@ -552,6 +552,7 @@ class Receiver {
   bool is_closed() const noexcept { return !state_ || state_->senders_gone(); }
   // capacity() is the bound given to bounded_channel(), or unbounded_capacity.
   std::size_t capacity() const noexcept { return state_ ? state_->capacity() : 0; }
+  // NOLINTNEXTLINE(readability-identifier-naming): public API, in the std style of npos
   static constexpr std::size_t unbounded_capacity = detail::ChannelCore::kUnbounded;
 
  private:

@@ -146,8 +146,8 @@ class Config {
   // validate() returns InvalidConfig naming the first field out of range.
   Result<void> validate() const;
 
-  static constexpr std::size_t kDefaultStackSize = 256 * 1024;
-  static constexpr std::size_t kDefaultGuardSize = 64 * 1024;
+  static constexpr std::size_t kDefaultStackSize = std::size_t{256} * 1024;
+  static constexpr std::size_t kDefaultGuardSize = std::size_t{64} * 1024;
   // kMaxStackSize bounds Config::stack_size and SpawnOptions::stack_size alike.
   static constexpr std::size_t kMaxStackSize = std::size_t{1} << 32;  // 4 GiB
   static constexpr std::size_t kMaxWorkers = 1024;

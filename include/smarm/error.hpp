@@ -109,13 +109,13 @@ template <class T, class E = Error>
 class [[nodiscard]] Result {
  public:
   using value_type = T;
-  using error_type = E;
+  using error_type = E;  // NOLINT(readability-identifier-naming): std::expected's name
 
   template <class U = T>
   requires std::is_constructible_v<T, U&&> &&(!std::is_same_v<std::remove_cvref_t<U>, Result>)&&(
       std::is_same_v<std::remove_cvref_t<U>, T> ||
       (!std::is_same_v<std::remove_cvref_t<U>, E> && !std::is_same_v<std::remove_cvref_t<U>, Errc>))
-      Result(U&& v)
+      Result(U&& v)   // NOLINT(bugprone-forwarding-reference-overload): constrained, not Result
       : has_(true) {  // NOLINT(google-explicit-constructor)
     new (&value_) T(std::forward<U>(v));
   }
@@ -213,10 +213,12 @@ class [[nodiscard]] Result {
   }
 
   bool has_;
+  // NOLINTBEGIN(readability-identifier-naming): private members of Result, in an anonymous union
   union {
     T value_;
     E error_;
   };
+  // NOLINTEND(readability-identifier-naming)
 };
 
 // Result<void, E>: success carries nothing.
@@ -224,7 +226,7 @@ template <class E>
 class [[nodiscard]] Result<void, E> {
  public:
   using value_type = void;
-  using error_type = E;
+  using error_type = E;  // NOLINT(readability-identifier-naming): std::expected's name
 
   Result() = default;
   Result(E e) : error_(std::move(e)), has_(false) {}  // NOLINT(google-explicit-constructor)
@@ -250,8 +252,10 @@ class [[nodiscard]] Result<void, E> {
   // std::optional keeps E unconstructed on success (E need not be default-constructible).
   struct Box {
     Box() noexcept {}
+    // The constraint leaves a Box argument to the copy and move constructors.
     template <class A>
-    explicit Box(A&& a) : set(true) {
+    // NOLINTNEXTLINE(bugprone-forwarding-reference-overload): constrained; the check misses it
+    explicit Box(A&& a) requires(!std::is_same_v<std::remove_cvref_t<A>, Box>) : set(true) {
       new (&e) E(std::forward<A>(a));
     }
     Box(Box&& o) noexcept(std::is_nothrow_move_constructible_v<E>) : set(o.set) {

@@ -112,28 +112,28 @@ template <class C>
 struct SelectCaseTraits {};
 template <class T>
 struct SelectCaseTraits<RecvCase<T>> {
-  static constexpr SelectKind kind = SelectKind::Recv;
+  static constexpr SelectKind kKind = SelectKind::Recv;
   using Stored = std::optional<T>;
 };
 template <class T>
 struct SelectCaseTraits<SendCase<T>> {
-  static constexpr SelectKind kind = SelectKind::Send;
+  static constexpr SelectKind kKind = SelectKind::Send;
   using Stored = std::optional<T>;
 };
 template <>
 struct SelectCaseTraits<AfterCase> {
-  static constexpr SelectKind kind = SelectKind::After;
+  static constexpr SelectKind kKind = SelectKind::After;
   using Stored = std::monostate;
 };
 template <>
 struct SelectCaseTraits<OtherwiseCase> {
-  static constexpr SelectKind kind = SelectKind::Otherwise;
+  static constexpr SelectKind kKind = SelectKind::Otherwise;
   using Stored = std::monostate;
 };
 
 template <class C>
 concept select_case = requires {
-  SelectCaseTraits<std::remove_cvref_t<C>>::kind;
+  SelectCaseTraits<std::remove_cvref_t<C>>::kKind;
 };
 
 struct ChannelAccess {
@@ -164,6 +164,7 @@ class SelectRun;
 template <class... Cases>
 class Selected {
  public:
+  // NOLINTNEXTLINE(readability-identifier-naming): public API, named after std::string::npos
   static constexpr std::size_t npos = static_cast<std::size_t>(-1);
 
   // index() is the case that fired (its position in the select call), or npos when the
@@ -217,7 +218,7 @@ class Selected {
 
   template <std::size_t I>
   static constexpr detail::SelectKind kind() {
-    return detail::SelectCaseTraits<std::tuple_element_t<I, std::tuple<Cases...>>>::kind;
+    return detail::SelectCaseTraits<std::tuple_element_t<I, std::tuple<Cases...>>>::kKind;
   }
   template <std::size_t I>
   void check_value() const {
@@ -244,15 +245,15 @@ class SelectRun {
   template <std::size_t I>
   using CaseAt = std::tuple_element_t<I, std::tuple<Cases...>>;
   template <std::size_t I>
-  static constexpr SelectKind kind = SelectCaseTraits<CaseAt<I>>::kind;
+  static constexpr SelectKind kKind = SelectCaseTraits<CaseAt<I>>::kKind;
 
   static constexpr std::size_t count(SelectKind k) {
-    return ((SelectCaseTraits<Cases>::kind == k ? 1u : 0u) + ...);
+    return ((SelectCaseTraits<Cases>::kKind == k ? 1u : 0u) + ...);
   }
   static constexpr std::size_t find(SelectKind k) {
-    constexpr SelectKind kinds[] = {SelectCaseTraits<Cases>::kind...};
+    constexpr SelectKind kKinds[] = {SelectCaseTraits<Cases>::kKind...};
     for (std::size_t i = 0; i < kN; ++i)
-      if (kinds[i] == k) return i;
+      if (kKinds[i] == k) return i;
     return kN;
   }
 
@@ -324,27 +325,27 @@ class SelectRun {
   }
   template <std::size_t I>
   void init_case() {
-    if constexpr (kind<I> == SelectKind::Send)
+    if constexpr (kKind<I> == SelectKind::Send)
       std::get<I>(out_.stored_).emplace(std::move(std::get<I>(cases_).value));
   }
 
-  // dispatch<op>(i) runs step `op` on case i (a run-time index over compile-time cases).
+  // dispatch<O>(i) runs step `O` on case i (a run-time index over compile-time cases).
   enum class Op { Poll, Register, Filled };
-  template <Op op>
+  template <Op O>
   bool dispatch(std::size_t i) {
-    return dispatch_impl<op>(i, std::index_sequence_for<Cases...>{});
+    return dispatch_impl<O>(i, std::index_sequence_for<Cases...>{});
   }
-  template <Op op, std::size_t... Is>
+  template <Op O, std::size_t... Is>
   bool dispatch_impl(std::size_t i, std::index_sequence<Is...>) {
     bool r = false;
-    (void)((i == Is ? (r = step<op, Is>(), true) : false) || ...);
+    (void)((i == Is ? (r = step<O, Is>(), true) : false) || ...);
     return r;
   }
-  template <Op op, std::size_t I>
+  template <Op O, std::size_t I>
   bool step() {
-    if constexpr (op == Op::Poll)
+    if constexpr (O == Op::Poll)
       return poll<I>();
-    else if constexpr (op == Op::Register)
+    else if constexpr (O == Op::Register)
       return register_case<I>();
     else
       return filled<I>();
@@ -356,6 +357,7 @@ class SelectRun {
     return std::move(out_);
   }
   template <std::size_t I>
+  // NOLINTNEXTLINE(performance-unnecessary-value-param): e is moved below (into a dependent out_)
   bool fire(std::optional<Error> e = std::nullopt) {
     out_.index_ = I;
     out_.error_ = std::move(e);
@@ -366,7 +368,7 @@ class SelectRun {
   template <std::size_t I>
   bool poll() {
     auto& c = std::get<I>(cases_);
-    if constexpr (kind<I> == SelectKind::Recv) {
+    if constexpr (kKind<I> == SelectKind::Recv) {
       auto r = c.rx->try_recv();
       if (r) {
         std::get<I>(out_.stored_).emplace(std::move(*r));
@@ -374,7 +376,7 @@ class SelectRun {
       }
       if (r.error().code() == Errc::Closed) return fire<I>(std::move(r).error());
       return false;  // WouldBlock
-    } else if constexpr (kind<I> == SelectKind::Send) {
+    } else if constexpr (kKind<I> == SelectKind::Send) {
       auto& v = std::get<I>(out_.stored_);
       auto r = c.tx->try_send(std::move(*v));
       if (r) {
@@ -396,10 +398,10 @@ class SelectRun {
   // so a select may both send to and receive from one channel.
   template <std::size_t I>
   bool register_case() {
-    if constexpr (kind<I> == SelectKind::Recv || kind<I> == SelectKind::Send) {
+    if constexpr (kKind<I> == SelectKind::Recv || kKind<I> == SelectKind::Send) {
       auto& c = std::get<I>(cases_);
       Waiter& w = waiters_[I];
-      if constexpr (kind<I> == SelectKind::Recv) {
+      if constexpr (kKind<I> == SelectKind::Recv) {
         auto* st = ChannelAccess::state(*c.rx);
         if (!st) return true;  // an empty Receiver is closed: the poll reports it
         st->lock();
@@ -441,7 +443,7 @@ class SelectRun {
       ChannelCore* c = core_[i];
       if (!c) continue;
       c->lock();
-      if (recv_case_[i])
+      if (kRecvCase[i])
         c->select_remove_recv_locked(waiters_[i]);
       else
         c->select_remove_send_locked(waiters_[i]);
@@ -454,10 +456,10 @@ class SelectRun {
   // recv slot, or was moved out of the send slot.)
   template <std::size_t I>
   bool filled() {
-    if constexpr (kind<I> == SelectKind::Recv || kind<I> == SelectKind::Send) {
+    if constexpr (kKind<I> == SelectKind::Recv || kKind<I> == SelectKind::Send) {
       // acquire: pairs with the waker's release store (also ordered by the lock we took).
       if (!waiters_[I].filled.load(std::memory_order_acquire)) return false;
-      if constexpr (kind<I> == SelectKind::Send) std::get<I>(out_.stored_).reset();
+      if constexpr (kKind<I> == SelectKind::Send) std::get<I>(out_.stored_).reset();
       return fire<I>();
     } else {
       return false;
@@ -465,7 +467,7 @@ class SelectRun {
   }
 
   static constexpr std::array<bool, kN> recv_flags() {
-    return {SelectCaseTraits<Cases>::kind == SelectKind::Recv...};
+    return {SelectCaseTraits<Cases>::kKind == SelectKind::Recv...};
   }
 
   std::tuple<Cases&...> cases_;
@@ -473,7 +475,7 @@ class SelectRun {
   std::atomic<int> claim_{0};
   Waiter waiters_[kN];
   ChannelCore* core_[kN] = {};  // the queue case i is registered on, or null
-  static constexpr std::array<bool, kN> recv_case_ = recv_flags();
+  static constexpr std::array<bool, kN> kRecvCase = recv_flags();
 };
 
 }  // namespace detail
@@ -491,8 +493,8 @@ requires(detail::select_case<Cases>&&...) Selected<std::remove_cvref_t<Cases>...
                 "until(deadline) or otherwise()");
   static_assert(
       (0 + ... +
-       (detail::SelectCaseTraits<std::remove_cvref_t<Cases>>::kind == detail::SelectKind::After ||
-        detail::SelectCaseTraits<std::remove_cvref_t<Cases>>::kind ==
+       (detail::SelectCaseTraits<std::remove_cvref_t<Cases>>::kKind == detail::SelectKind::After ||
+        detail::SelectCaseTraits<std::remove_cvref_t<Cases>>::kKind ==
             detail::SelectKind::Otherwise)) <= 1,
       "smarm::select() takes at most one of after(), until() and otherwise()");
   if constexpr (sizeof...(Cases) > 0) {  // keeps the static_assert the only diagnostic

@@ -31,11 +31,13 @@
 namespace smarm::trace {
 
 // enabled says whether this build records events.
+// NOLINTBEGIN(readability-identifier-naming): public API, a trait-like std-style name
 #if defined(SMARM_TRACING)
 inline constexpr bool enabled = true;
 #else
 inline constexpr bool enabled = false;
 #endif
+// NOLINTEND(readability-identifier-naming)
 
 // EventKind is what one recorded event says. Preempt, Stall and IoWait are recorded by
 // the parts of the runtime that produce them (allocator-driven preemption, the stall

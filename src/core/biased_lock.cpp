@@ -38,7 +38,8 @@ bool probe_lock_bias() noexcept {
   // Registers the process for expedited private membarriers; false when the kernel (or a
   // sandbox, or Valgrind) does not offer them. A function-local static: one probe even
   // when two runtimes start at once on two threads.
-  static const bool ok = [] {
+  static const bool kOk = [] {
+    // NOLINTNEXTLINE(concurrency-mt-unsafe): read once; smarm never writes the environment
     if (const char* env = std::getenv("SMARM_CHANNEL_BIAS"); env && env[0] == '0') return false;
     const int cmds = membarrier(MEMBARRIER_CMD_QUERY);
     if (cmds < 0 || !(cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED)) return false;
@@ -46,8 +47,8 @@ bool probe_lock_bias() noexcept {
   }();
   // release: whoever reads true is ordered after the registration above, so its later
   // revocations issue MEMBARRIER_CMD_PRIVATE_EXPEDITED as a registered process.
-  if (ok) g_bias_enabled.store(true, std::memory_order_release);
-  return ok;
+  if (kOk) g_bias_enabled.store(true, std::memory_order_release);
+  return kOk;
 #endif
 }
 

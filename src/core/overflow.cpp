@@ -19,7 +19,7 @@ namespace smarm::detail {
 namespace {
 
 // 64 KiB: SIGSTKSZ is not a constant on this glibc, and sanitizer runtimes want room.
-constexpr std::size_t kAltStackSize = 64 * 1024;
+constexpr std::size_t kAltStackSize = std::size_t{64} * 1024;
 
 struct sigaction g_previous;  // the SIGSEGV action installed before ours (process-wide)
 std::once_flag g_install_once;

@@ -94,8 +94,9 @@ bool cpu_has_reliable_tsc() {
 }
 
 const ClockInfo& clock_info() {
-  static const ClockInfo info = [] {
+  static const ClockInfo kInfo = [] {
     ClockInfo c;
+    // NOLINTNEXTLINE(concurrency-mt-unsafe): read once; smarm never writes the environment
     if (const char* env = std::getenv("SMARM_PREEMPT_CLOCK");
         env && std::strcmp(env, "monotonic") == 0) {
       c.description = "CLOCK_MONOTONIC (forced by SMARM_PREEMPT_CLOCK=monotonic)";
@@ -119,7 +120,7 @@ const ClockInfo& clock_info() {
     c.description = buf;
     return c;
   }();
-  return info;
+  return kInfo;
 }
 
 inline std::uint64_t read_clock() noexcept { return tls_use_tsc ? __rdtsc() : monotonic_ns(); }

@@ -28,8 +28,11 @@ constexpr std::size_t kReleaseBatch = 64;  // stacks whose pages are dropped tog
 
 std::size_t round_up(std::size_t v, std::size_t to) noexcept { return (v + to - 1) / to * to; }
 
+// strerror_r (GNU: returns the text), not strerror, which glibc documents as MT-Unsafe.
 Error sys_error(const char* what, int err) {
-  return Error(Errc::ResourceExhausted, std::string(what) + " failed: " + std::strerror(err) +
+  char text[64];
+  return Error(Errc::ResourceExhausted, std::string(what) +
+                                            " failed: " + strerror_r(err, text, sizeof text) +
                                             " (errno " + std::to_string(err) + ")");
 }
 
@@ -46,6 +49,7 @@ bool probe_guard_install() noexcept {
 
 ResolvedGuardMode resolve_mode(GuardMode requested) {
   if (requested == GuardMode::Auto) {
+    // NOLINTNEXTLINE(concurrency-mt-unsafe): read as a runtime starts; smarm never writes env
     if (const char* env = std::getenv("SMARM_GUARD_MODE")) {
       if (std::strcmp(env, "mprotect") == 0) requested = GuardMode::Mprotect;
       if (std::strcmp(env, "madvise") == 0 || std::strcmp(env, "guard-install") == 0)
@@ -68,8 +72,8 @@ ResolvedGuardMode resolve_mode(GuardMode requested) {
 }  // namespace
 
 std::size_t page_size() noexcept {
-  static const std::size_t size = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
-  return size;
+  static const std::size_t kSize = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  return kSize;
 }
 
 const char* guard_mode_name(ResolvedGuardMode m) noexcept {

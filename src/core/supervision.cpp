@@ -192,7 +192,7 @@ void supervision_exit(Actor* self, TaskBase& task, TaskBase::Status status,
         // A watcher that has ended has dropped its receiver: the send fails, the signal
         // is dropped. An unbounded send never parks.
         if (list)
-          (void)e->to.send(sig);
+          (void)e->to.send(sig);  // NOLINT(bugprone-use-after-move): moved only on the last pass
         else
           (void)e->to.send(std::move(sig));
       } catch (...) {

@@ -39,6 +39,7 @@ constexpr bool kUnderTsan = true;
 constexpr bool kUnderTsan = false;
 #endif
 
+// NOLINTNEXTLINE(readability-identifier-naming): the values of an atomic<int>, named as constants
 enum Phase : int { kIdle, kRequested, kWriting, kDone };
 
 struct Probe {
@@ -123,7 +124,9 @@ ThreadBacktrace capture_thread_backtrace(pid_t tid, std::chrono::milliseconds ti
   g_probe.target.store(tid, std::memory_order_release);
   g_probe.phase.store(kRequested, std::memory_order_release);
   if (syscall(SYS_tgkill, getpid(), tid, kSignal) != 0) {
-    out.unavailable = std::string("could not signal the thread: ") + std::strerror(errno);
+    char text[64];  // strerror_r: strerror is MT-Unsafe
+    out.unavailable =
+        std::string("could not signal the thread: ") + strerror_r(errno, text, sizeof text);
     int expected = kRequested;
     g_probe.phase.compare_exchange_strong(expected, kIdle);
   }

@@ -58,6 +58,7 @@ class TimerHeap {
   std::size_t size() const noexcept { return size_.load(std::memory_order_relaxed); }
   // memory_bytes() is what the heap's buffer holds allocated now.
   std::size_t memory_bytes() const noexcept {
+    // NOLINTNEXTLINE(bugprone-sizeof-expression): the buffer's slots are pointers
     return capacity_.load(std::memory_order_relaxed) * sizeof(TimerEntry*);
   }
 

@@ -36,6 +36,7 @@ constexpr std::size_t kExternalCapacity = std::size_t{1} << 12;
 // ring_capacity is SMARM_TRACE_EVENTS rounded up to a power of two and clamped, or the
 // default when it is unset or not a number.
 std::size_t ring_capacity() {
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): read as a runtime starts; smarm never writes env
   const char* env = std::getenv("SMARM_TRACE_EVENTS");
   if (!env || !*env) return kDefaultCapacity;
   std::size_t n = 0;
@@ -56,6 +57,7 @@ std::size_t ring_capacity() {
 // P-state and C-state: CPUID 0x80000007, EDX bit 8). SMARM_TRACE_CLOCK=steady forces
 // steady_clock (for machines whose cores' TSCs disagree, and for tests).
 bool use_tsc() {
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): read as a runtime starts; smarm never writes env
   if (const char* env = std::getenv("SMARM_TRACE_CLOCK"); env && std::strcmp(env, "steady") == 0)
     return false;
   unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
@@ -351,6 +353,7 @@ class TraceWriter {
     begin_event();
     out_.key("name");
     if (e.kind == trace::EventKind::User) {
+      // NOLINTNEXTLINE(performance-no-int-to-ptr): User events carry their name's address
       out_.str(reinterpret_cast<const char*>(static_cast<std::uintptr_t>(e.subject)));
       out_.raw(",\"cat\":\"user\"");
     } else {
@@ -450,6 +453,7 @@ void trace_runtime_start(Scheduler& s) {
   TraceState& t = s.trace;
   t.capacity = ring_capacity();
   t.tsc = use_tsc();
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): read as a runtime starts; smarm never writes env
   if (const char* path = std::getenv("SMARM_TRACE_FILE")) t.path = path;
   t.external.init(kExternalCapacity, t.tsc);
   for (auto& w : s.workers) w->trace.init(t.capacity, t.tsc);
@@ -471,8 +475,9 @@ void trace_runtime_end(Scheduler& s) noexcept {
   std::FILE* f = std::fopen(path.c_str(), "w");
   if (!f) {
     const int err = errno;
+    char text[64];  // strerror_r: strerror is MT-Unsafe
     std::fprintf(stderr, "smarm: cannot write trace file '%s': %s\n", path.c_str(),
-                 std::strerror(err));
+                 strerror_r(err, text, sizeof text));
     return;
   }
   bool ok = true;
@@ -484,8 +489,9 @@ void trace_runtime_end(Scheduler& s) noexcept {
   const bool write_error = std::ferror(f) != 0;
   const int err = errno;
   if (std::fclose(f) != 0 || write_error) {
+    char text[64];
     std::fprintf(stderr, "smarm: error writing trace file '%s': %s\n", path.c_str(),
-                 std::strerror(err));
+                 strerror_r(err, text, sizeof text));
   } else if (!ok) {
     std::fprintf(stderr, "smarm: trace file '%s' is incomplete (out of memory)\n", path.c_str());
   }

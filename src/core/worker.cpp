@@ -169,24 +169,24 @@ Actor* Worker::next_runnable() noexcept {
     poll_io_if_due();
     if (Actor* a = sched.inject_queue.pop_front()) return a;
   }
-  constexpr auto rx = std::memory_order_relaxed;
-  if (pinned_head_.load(rx) && pinned_turns_.load(rx) == 0) return take_pinned();
+  constexpr auto kRx = std::memory_order_relaxed;
+  if (pinned_head_.load(kRx) && pinned_turns_.load(kRx) == 0) return take_pinned();
   if (Actor* a = queue.pop_front()) {
-    if (const std::size_t t = pinned_turns_.load(rx); t > 0) pinned_turns_.store(t - 1, rx);
+    if (const std::size_t t = pinned_turns_.load(kRx); t > 0) pinned_turns_.store(t - 1, kRx);
     return a;
   }
-  if (pinned_head_.load(rx)) return take_pinned();
+  if (pinned_head_.load(kRx)) return take_pinned();
   return sched.inject_queue.pop_front();
 }
 
 Actor* Worker::take_pinned() noexcept {
-  constexpr auto rx = std::memory_order_relaxed;
-  Actor* a = pinned_head_.load(rx);
-  Actor* next = a->next.load(rx);
-  pinned_head_.store(next, rx);
-  if (!next) pinned_tail_.store(nullptr, rx);
-  a->next.store(nullptr, rx);
-  pinned_turns_.store(next ? queue.size() : 0, rx);
+  constexpr auto kRx = std::memory_order_relaxed;
+  Actor* a = pinned_head_.load(kRx);
+  Actor* next = a->next.load(kRx);
+  pinned_head_.store(next, kRx);
+  if (!next) pinned_tail_.store(nullptr, kRx);
+  a->next.store(nullptr, kRx);
+  pinned_turns_.store(next ? queue.size() : 0, kRx);
   return a;
 }
 
@@ -355,13 +355,13 @@ void Worker::finish_switch() noexcept {
       if (multi) sched.notify_work();
       return;
     case Pending::Preempted: {
-      constexpr auto rx = std::memory_order_relaxed;
-      if (!pinned_head_.load(rx)) pinned_turns_.store(queue.size(), rx);
-      if (Actor* tail = pinned_tail_.load(rx))
-        tail->next.store(a, rx);
+      constexpr auto kRx = std::memory_order_relaxed;
+      if (!pinned_head_.load(kRx)) pinned_turns_.store(queue.size(), kRx);
+      if (Actor* tail = pinned_tail_.load(kRx))
+        tail->next.store(a, kRx);
       else
-        pinned_head_.store(a, rx);
-      pinned_tail_.store(a, rx);
+        pinned_head_.store(a, kRx);
+      pinned_tail_.store(a, kRx);
       return;
     }
     case Pending::Exit:

@@ -32,6 +32,7 @@ class Worker;
 namespace smarm::detail::io {
 
 // Interest is what a readiness wait waits for.
+// NOLINTNEXTLINE(readability-identifier-naming): bit flags, named as constants
 enum Interest : std::uint32_t { kReadable = 1, kWritable = 2 };
 
 class Backend {

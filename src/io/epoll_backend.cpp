@@ -140,6 +140,7 @@ class EpollBackend final : public Backend {
     // read, and no further edge will announce it — so nothing is skipped any more.
     bool hangup = false;
   };
+  // NOLINTNEXTLINE(readability-identifier-naming): array indices (edges[]), named as constants
   enum Direction { kIn = 0, kOut = 1 };
 
   FdEntry& entry_locked(int fd);

@@ -10,9 +10,12 @@
 
 namespace smarm::detail::io {
 
+// strerror_r (GNU: returns the text), not strerror, which glibc documents as MT-Unsafe:
+// workers fail I/O calls concurrently.
 Error from_errno(const char* op, int err) {
+  char text[64];
   char buf[160];
-  std::snprintf(buf, sizeof buf, "%s: %s (errno %d)", op, std::strerror(err), err);
+  std::snprintf(buf, sizeof buf, "%s: %s (errno %d)", op, strerror_r(err, text, sizeof text), err);
   switch (err) {
     case EBADF:
       return Error(Errc::BadDescriptor, buf);
@@ -31,8 +34,10 @@ Error from_errno(const char* op, int err) {
 }
 
 Error unavailable(const char* call, int err) {
+  char text[64];
   char buf[160];
-  std::snprintf(buf, sizeof buf, "%s: %s (errno %d)", call, std::strerror(err), err);
+  std::snprintf(buf, sizeof buf, "%s: %s (errno %d)", call, strerror_r(err, text, sizeof text),
+                err);
   return Error(Errc::BackendUnavailable, buf);
 }
 

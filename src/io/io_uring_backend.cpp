@@ -173,7 +173,9 @@ void UringBackend::start_on_this_thread() noexcept {
       rc < 0) {
     // Creating the ring worked, so this cannot fail short of a kernel bug; there is no
     // caller to report it to (the worker is starting), and running without I/O would hang.
-    std::fprintf(stderr, "smarm: IORING_REGISTER_ENABLE_RINGS: %s\n", std::strerror(last_errno()));
+    char text[64];  // strerror_r: strerror is MT-Unsafe
+    std::fprintf(stderr, "smarm: IORING_REGISTER_ENABLE_RINGS: %s\n",
+                 strerror_r(last_errno(), text, sizeof text));
     std::abort();
   }
   arm_wake_read();
@@ -290,6 +292,7 @@ void UringBackend::poll(std::int64_t timeout_ns) noexcept {
       continue;
     }
     if (tag == kIgnoreTag || tag == 0) continue;
+    // NOLINTNEXTLINE(performance-no-int-to-ptr): the user_data is the Op* given at submission
     auto* op = reinterpret_cast<Op*>(static_cast<std::uintptr_t>(tag));
     op->res = cqe->res;
     const WaiterId waiter = op->waiter;

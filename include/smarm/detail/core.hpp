@@ -84,6 +84,7 @@ class TaskBase {
   Pid pid() const noexcept { return pid_; }
 
   // Fields below are written by the runtime (src/core/actor.cpp).
+  // NOLINTBEGIN(readability-identifier-naming): public for the runtime, suffixed as private
   std::atomic<int> refs_{1};
   std::atomic<Status> status_{Status::Running};
   // The actor parked in join(), if any (WaiterId packed; see join_wait()).
@@ -96,6 +97,7 @@ class TaskBase {
   std::uint32_t panic_type_len_ = 0;
   std::string panic_message_;
   Pid pid_;
+  // NOLINTEND(readability-identifier-naming)
 };
 
 // SpawnLink says whether spawn_task also makes the caller watch the child (spawn_linked):
