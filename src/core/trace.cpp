@@ -487,8 +487,11 @@ void trace_runtime_end(Scheduler& s) noexcept {
     ok = false;  // out of memory while formatting; the file is incomplete
   }
   const bool write_error = std::ferror(f) != 0;
-  const int err = errno;
-  if (std::fclose(f) != 0 || write_error) {
+  int err = write_error ? errno : 0;  // the failed write's
+  // fclose flushes the last buffer: its failure (ENOSPC, EIO) sets errno anew.
+  const bool close_error = std::fclose(f) != 0;
+  if (close_error) err = errno;
+  if (write_error || close_error) {
     char text[64];
     std::fprintf(stderr, "smarm: error writing trace file '%s': %s\n", path.c_str(),
                  strerror_r(err, text, sizeof text));
