@@ -16,8 +16,7 @@
 # subproject (the parent project decides how it compiles).
 include_guard(GLOBAL)
 
-option(SMARM_CCACHE "Use ccache as the compiler launcher when it is installed" ${PROJECT_IS_TOP_LEVEL})
-
+# SMARM_CCACHE: cmake/SmarmOptions.cmake.
 set(SMARM_CCACHE_PROGRAM "")
 if(SMARM_CCACHE AND NOT CMAKE_CXX_COMPILER_LAUNCHER)
   find_program(SMARM_CCACHE_PROGRAM_PATH ccache)

@@ -62,3 +62,19 @@ if(NOT SMARM_TEST_PROFILE MATCHES "^(full|reduced|tsan)$")
 endif()
 unset(_smarm_profile_default)
 unset(_smarm_san)
+
+# SMARM_CCACHE: ccache as the compiler launcher, when installed (cmake/SmarmCcache.cmake).
+option(SMARM_CCACHE "Use ccache as the compiler launcher when it is installed" ${PROJECT_IS_TOP_LEVEL})
+
+# How the tests are built (tests/CMakeLists.txt says more):
+#   SMARM_TEST_URING_COPY  also link the I/O tests and the random mix against an io_uring
+#                          copy of the library (the asan preset: io_uring under ASan)
+#   SMARM_TEST_PCH         precompile GoogleTest and <smarm/smarm.hpp> for the merged
+#                          test executables
+#   SMARM_TEST_ODR_CHECK   GCC: LTO-link the merged test executables with -Wodr (the
+#                          uring preset)
+option(SMARM_TEST_URING_COPY
+  "Also link the I/O tests and the random mix against an io_uring copy of the library" OFF)
+option(SMARM_TEST_PCH "Precompile GoogleTest and <smarm/smarm.hpp> for the merged test executables" ON)
+option(SMARM_TEST_ODR_CHECK
+  "GCC: LTO-link the merged test executables, so that -Wodr sees every file at once" OFF)

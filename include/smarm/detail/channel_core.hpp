@@ -8,7 +8,7 @@
 // Wake-up protocol (no lost wake-ups): a receiver registers its Waiter under the lock and
 // parks after releasing it; a sender pushes under the lock, unregisters the waiter, and
 // unparks it after releasing the lock. unpark() on an actor that has not finished parking
-// leaves a token that makes its park() return at once (see src/core/park.cpp).
+// leaves a token that makes its park() return at once (see src/core/actor.cpp).
 //
 // Bounded channels (capacity_ != kUnbounded) add a FIFO of parked senders. A parked
 // sender's Waiter points at the value on its own stack; the receiver moves the value out
