@@ -78,3 +78,7 @@ option(SMARM_TEST_URING_COPY
 option(SMARM_TEST_PCH "Precompile GoogleTest and <smarm/smarm.hpp> for the merged test executables" ON)
 option(SMARM_TEST_ODR_CHECK
   "GCC: LTO-link the merged test executables, so that -Wodr sees every file at once" OFF)
+# SMARM_TEST_DEBUG_FLAGS: debug-info flags for the test objects only, after the build
+# type's own (-g1 in the release, asan and tsan presets: line tables, a third less
+# compile time than -g). Empty: as the build type says.
+set(SMARM_TEST_DEBUG_FLAGS "" CACHE STRING "Debug-info flags for test objects (e.g. -g1); empty: the build type's")
