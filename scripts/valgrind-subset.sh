@@ -61,7 +61,9 @@ for entry in "${UNITS[@]}"; do
     grep -v '^\[ *\(RUN\|OK\) *\]' "$log" | tail -60
     status=1
   fi
-  if ! grep -q '^\[  PASSED  \] [1-9]' "$log"; then
+  # Ran means ran, passed or skipped: the migration tests skip when memcheck's serialised
+  # threads happen not to migrate an actor.
+  if ! grep -q '^\[==========\] [1-9][0-9]* tests\? from' "$log"; then
     echo "valgrind-subset: $dir/$unit ran no test (filter $filter)" >&2
     status=1
   fi
