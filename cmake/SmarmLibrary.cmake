@@ -61,10 +61,18 @@ function(_smarm_library_settings target backend)
   if(SMARM_TRACING)
     target_compile_definitions(${target} PUBLIC SMARM_TRACING=1)
   endif()
-  # The library is built with stack-clash protection (both GCC 12 and Clang 14 have it).
+  # Stack-clash protection (both GCC 12 and Clang 14 have it): for the library always, and
+  # for its users' code too unless SMARM_STACK_CLASH_PROTECTION is OFF (SmarmOptions.cmake:
+  # actor frames are where a large alloca would jump the guard).
   if(SMARM_HAVE_STACK_CLASH_PROTECTION)
-    target_compile_options(${target} PRIVATE
-      "$<BUILD_INTERFACE:$<$<COMPILE_LANGUAGE:CXX>:-fstack-clash-protection>>")
+    if(SMARM_STACK_CLASH_PROTECTION)
+      target_compile_options(${target} PUBLIC
+        "$<$<COMPILE_LANG_AND_ID:CXX,GNU,Clang>:-fstack-clash-protection>"
+        "$<$<COMPILE_LANG_AND_ID:C,GNU,Clang>:-fstack-clash-protection>")
+    else()
+      target_compile_options(${target} PRIVATE
+        "$<BUILD_INTERFACE:$<$<COMPILE_LANGUAGE:CXX>:-fstack-clash-protection>>")
+    endif()
   endif()
   # CMake's GCC IPO uses -fno-fat-lto-objects, which would install an archive of GIMPLE
   # only, usable only by an LTO link with the same GCC. Fat objects keep libsmarm.a

@@ -13,6 +13,13 @@ option(SMARM_BUILD_EXAMPLES "Build the example programs (examples/)" ${PROJECT_I
 # add_subdirectory or FetchContent does not install smarm's files by its own install
 # unless it sets SMARM_INSTALL=ON.
 option(SMARM_INSTALL "Generate smarm's install rules" ${PROJECT_IS_TOP_LEVEL})
+# SMARM_STACK_CLASH_PROTECTION: smarm::smarm passes -fstack-clash-protection to the code
+# of every target that links it (GCC and Clang), so a large frame or alloca in an actor
+# probes its stack page by page and meets the guard below it, instead of jumping over it
+# into the neighbouring actor's stack. Debian's GCC 12 does not enable it by default.
+# OFF removes it from the interface (the library itself is still built with it): frames
+# larger than the guard (64 KiB) in actor code may then corrupt another actor silently.
+option(SMARM_STACK_CLASH_PROTECTION "Pass -fstack-clash-protection to smarm's users (actor code)" ON)
 option(SMARM_WERROR "Treat compiler warnings as errors (smarm's own targets only)" OFF)
 # SMARM_TRACING compiles the timeline tracer in (include/smarm/trace.hpp, LOOM.md
 # "Tracing"). It becomes a PUBLIC compile definition of smarm::smarm (CMakeLists.txt), so

@@ -4,6 +4,7 @@
 #
 # Generated from the target's INTERFACE properties at generate time, so it cannot drift
 # from what smarm-config.cmake gives CMake users: its compile definitions (SMARM_TRACING),
+# its stack-clash protection flag (SMARM_STACK_CLASH_PROTECTION),
 # and its link dependencies — Threads (-pthread) and, with the io_uring backend, liburing
 # (a `Requires:`, not `Requires.private:`: libsmarm.a is static, so every program links
 # it). range-v3 is header-only and, on Debian, in the default include path. C++20 is
@@ -18,6 +19,13 @@ function(smarm_install_pkg_config target description)
     set(requires "liburing")
   endif()
   set(defs "$<TARGET_PROPERTY:${target},INTERFACE_COMPILE_DEFINITIONS>")
+  # The one compile option the interface carries (SMARM_STACK_CLASH_PROTECTION): pkg-config
+  # users' actor code needs it as much as CMake users'.
+  set(options "")
+  get_target_property(iface_options ${target} INTERFACE_COMPILE_OPTIONS)
+  if(iface_options MATCHES "-fstack-clash-protection")
+    set(options " -fstack-clash-protection")
+  endif()
   set(pc "${PROJECT_BINARY_DIR}/pkgconfig/${target}.pc")
   # Relocatable: the prefix is found from where the .pc file is, so `cmake --install
   # --prefix <dir>` and a copied tree both work.
@@ -31,7 +39,7 @@ Name: ${target}
 Description: ${description} (C++20, Linux x86-64)
 Version: ${PROJECT_VERSION}
 Requires: ${requires}
-Cflags: -I\${includedir} -pthread$<$<BOOL:${defs}>: -D$<JOIN:${defs}, -D>>
+Cflags: -I\${includedir} -pthread${options}$<$<BOOL:${defs}>: -D$<JOIN:${defs}, -D>>
 Libs: -L\${libdir} -l${target} -pthread
 ")
   install(FILES "${pc}" DESTINATION "${CMAKE_INSTALL_LIBDIR}/pkgconfig")

@@ -34,11 +34,23 @@ void serve(io::TcpStream conn) {
 
 // accept_loop spawns one detached actor per connection until it is cancelled.
 void accept_loop(io::TcpListener& listener) {
+  // Errors are logged at most once a second: out of descriptors, every accept fails until
+  // one is freed (the listener backs off between attempts, tcp.hpp), and a line per
+  // failure would flood the log.
+  smarm::Deadline next_log{};
+  long unlogged = 0;
   for (;;) {
     auto conn = listener.accept();
     if (!conn) {
       if (conn.error().code() == smarm::Errc::Cancelled) return;
-      std::fprintf(stderr, "echo_server: accept: %s\n", conn.error().message().c_str());
+      if (const auto now = smarm::Clock::now(); now >= next_log) {
+        std::fprintf(stderr, "echo_server: accept: %s (%ld more since the last report)\n",
+                     conn.error().message().c_str(), unlogged);
+        next_log = now + 1s;
+        unlogged = 0;
+      } else {
+        ++unlogged;
+      }
       continue;  // out of descriptors, a connection reset before accept: keep serving
     }
     smarm::spawn([c = std::move(*conn)]() mutable { serve(std::move(c)); }).detach();

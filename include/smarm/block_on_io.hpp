@@ -7,11 +7,14 @@
 // f runs on one of the runtime's blocking threads (started on demand, at most
 // Config::blocking_threads; jobs queue in FIFO order beyond that), while the calling
 // actor is parked. Its value comes back in the Result; an exception it throws is rethrown
-// in the caller. f may use the caller's stack (capture by reference): the caller waits
-// until f has returned, even if it is cancelled meanwhile — the work cannot be abandoned
-// halfway — and then gets f's result (a cancelled caller's next blocking call reports the
-// cancellation). Errors: NotInActor, Cancelled (cancelled before f started; f never
-// runs), ResourceExhausted (no blocking thread could be started).
+// in the caller. f may use the caller's stack (capture by reference): once f has started,
+// the caller waits until it has returned, even if it is cancelled meanwhile — the work
+// cannot be abandoned halfway — and then gets f's result (a cancelled caller's next
+// blocking call reports the cancellation). A caller cancelled while f is still queued
+// (every blocking thread busy) takes it out of the queue: f never runs, and the call
+// returns Cancelled at once. Shutdown cancels every actor, so run() waits only for jobs
+// already running. Errors: NotInActor, Cancelled (f did not and will not run),
+// ResourceExhausted (no blocking thread could be started).
 //
 // f runs on a plain thread, not an actor: it may use smarm only as any non-actor thread
 // may (send on channels, cancel pids); a blocking smarm call there returns NotInActor.

@@ -59,6 +59,9 @@ class SendError {
         return "send(): the caller was cancelled";
       case Errc::NotInActor:
         return "send() would wait for room, outside an actor";
+      case Errc::Forked:
+        return "send() would wait for room, in a child forked from a process running a "
+               "runtime (it cannot be used there)";
       default:
         return errc_name(code_);
     }
@@ -212,7 +215,8 @@ class Sender {
         if (!self) self = detail::current_actor();
         if (!self) {
           c.unlock();
-          return fail(Errc::NotInActor, "send_all() would wait for room, outside an actor");
+          return fail(detail::not_in_actor_code(),
+                      "send_all() would wait for room, outside an actor");
         }
         detail::Waiter w{};
         w.slot = nullptr;
@@ -262,7 +266,7 @@ class Sender {
       if (!self) self = detail::current_actor();
       if (!self) {
         c.unlock();
-        return SendError<T>(Errc::NotInActor, std::move(v));
+        return SendError<T>(detail::not_in_actor_code(), std::move(v));
       }
       if constexpr (std::is_nothrow_move_constructible_v<T>) {  // bounded_channel ensures it
         detail::Waiter w{};
@@ -337,7 +341,7 @@ class Receiver {
  private:
   Result<T> recv_impl(std::int64_t deadline_ns) {
     detail::Actor* self = detail::current_actor();
-    if (!self) return unexpected(Error(Errc::NotInActor, "recv() called outside an actor"));
+    if (!self) return unexpected(detail::not_in_actor("recv() called outside an actor"));
     if (detail::is_cancelled(self))
       return unexpected(Error(Errc::Cancelled, "recv(): the caller was cancelled"));
     if (!state_) return unexpected(Error(Errc::Closed, "recv() on an empty Receiver"));
@@ -362,6 +366,7 @@ class Receiver {
       if (!c.queue.empty()) {
         out.emplace(c.queue.pop());
         detail::WaiterId wake{};
+        std::size_t shrink_to = 0;
         if constexpr (std::is_nothrow_move_constructible_v<T>) {
           if (c.has_send_waiters_locked()) {
             if (detail::Waiter* s = c.take_send_waiter_locked()) {
@@ -371,9 +376,13 @@ class Receiver {
               admit_locked(c, *s);  // the pop freed a ring slot: no allocation, no throw
             }
           }
+          if (c.queue.wants_shrink()) [[unlikely]]
+            shrink_to = c.queue.shrink_target();
         }
         c.unlock();
         if (wake) detail::unpark(wake);
+        if (shrink_to != 0) [[unlikely]]
+          shrink_queue(c, shrink_to);
         return out;
       }
       if constexpr (std::is_nothrow_move_constructible_v<T>) {
@@ -434,7 +443,7 @@ class Receiver {
       // The checks recv() makes first, then one locked pass over what is ready: a burst that
       // is already there costs one lock, and only an empty channel goes through recv().
       detail::Actor* self = detail::current_actor();
-      if (!self) return unexpected(Error(Errc::NotInActor, "recv_some() called outside an actor"));
+      if (!self) return unexpected(detail::not_in_actor("recv_some() called outside an actor"));
       if (detail::is_cancelled(self))
         return unexpected(Error(Errc::Cancelled, "recv_some(): the caller was cancelled"));
       if (!state_) return unexpected(Error(Errc::Closed, "recv_some() on an empty Receiver"));
@@ -506,10 +515,33 @@ class Receiver {
       }
       break;
     }
+    const std::size_t shrink_to = c.queue.wants_shrink() ? c.queue.shrink_target() : 0;
     c.unlock();
     for (std::size_t i = 0; i < n_wakes; ++i)
       detail::unpark(detail::WaiterId{wake_actor[i], wake_generation[i]});
+    if (shrink_to != 0) [[unlikely]]
+      shrink_queue(c, shrink_to);
     return taken;
+  }
+
+  // shrink_queue(c, cap) gives a drained ring's memory back (RingQueue::wants_shrink): the
+  // smaller ring is allocated before the lock is taken and the old one freed after it is
+  // released, so the lock is never held across the allocator. If values arrived
+  // meanwhile, or the allocation fails, the ring stays as it is.
+  static void shrink_queue(detail::ChannelState<T>& c, std::size_t cap) noexcept {
+    if constexpr (std::is_nothrow_move_constructible_v<T>) {
+      T* fresh = nullptr;
+      try {
+        fresh = detail::RingQueue<T>::allocate(cap);
+      } catch (...) {
+        return;  // out of memory: keep the larger ring, try again after more pops
+      }
+      std::size_t old_cap = 0;
+      c.lock();
+      T* old = c.queue.shrink_into(fresh, cap, &old_cap);
+      c.unlock();
+      detail::RingQueue<T>::release(old, old_cap);
+    }
   }
 
  public:

@@ -40,7 +40,9 @@ class Config {
   }
   // guard_size is the inaccessible region below each stack (rounded up to pages). With
   // GuardInstall it costs neither memory nor a mapping; with Mprotect it costs a mapping.
-  // 0 (the default) picks by mode: 64 KiB with GuardInstall, 4 KiB with Mprotect.
+  // It costs no memory either way. 0 (the default) means kDefaultGuardSize (64 KiB) in
+  // both modes. A frame larger than the guard is caught only in code compiled with
+  // -fstack-clash-protection, which smarm::smarm passes to its users (README).
   Config& guard_size(std::size_t bytes) {
     guard_size_ = bytes;
     return *this;

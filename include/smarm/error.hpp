@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
 #include <new>
 #include <string>
 #include <system_error>
@@ -38,6 +39,7 @@ enum class Errc : std::uint8_t {
   ConnectionReset,     // the peer reset the connection (or closed it while we wrote)
   BadDescriptor,       // not an open file descriptor
   Io,                  // any other I/O failure; the message carries the errno
+  Forked,              // called in a child forked from a process running a runtime (exec it)
 };
 
 // errc_name returns the enumerator's name ("TimedOut"), or "Unknown".
@@ -51,21 +53,29 @@ inline std::error_code make_error_code(Errc e) noexcept {
   return {static_cast<int>(e), error_category()};
 }
 
-// Error is a code plus a message saying what went wrong in this instance.
+// Error is a code plus a message saying what went wrong in this instance, and, for
+// Panicked, the exception itself.
 class Error {
  public:
   Error(Errc code) : code_(code) {}  // NOLINT(google-explicit-constructor): Errc converts.
   Error(Errc code, std::string message) : code_(code), message_(std::move(message)) {}
+  Error(Errc code, std::string message, std::exception_ptr exception)
+      : code_(code), message_(std::move(message)), exception_(std::move(exception)) {}
 
   Errc code() const noexcept { return code_; }
   // message() returns the specific message if one was given, else the code's name.
   std::string message() const { return message_.empty() ? errc_name(code_) : message_; }
+  // exception() is the exception a Panicked error reports (join(), run(), ask(), a pipe's
+  // failure): std::rethrow_exception(e.exception()) throws it again, to catch it by type.
+  // Null for every other error, and for a panic whose exception could not be kept.
+  const std::exception_ptr& exception() const noexcept { return exception_; }
 
   friend bool operator==(const Error& e, Errc c) noexcept { return e.code_ == c; }
 
  private:
   Errc code_;
   std::string message_;
+  std::exception_ptr exception_;
 };
 
 // BadResultAccess is thrown by Result::value() when the Result holds an error.

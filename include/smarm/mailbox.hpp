@@ -32,7 +32,8 @@
 // - Request-reply: a request type holds a `ReplyTo<R> reply_to` member; ask(addr, req,
 //   timeout) makes a one-shot reply channel, puts its sending end in req.reply_to, sends
 //   req and waits for the reply: Result<R>. TimedOut (no reply in time), Closed (the
-//   target is dead, or dropped the request without replying), Cancelled, NotInActor.
+//   target is dead, or dropped the request without replying), Panicked (its handler threw
+//   before replying: the text join() gives), Cancelled, NotInActor.
 // - select.hpp's cases take mailboxes and addresses: recv(mb), send(addr, msg).
 #pragma once
 
@@ -73,6 +74,16 @@ template <class R>
 class ReplyTo;
 
 namespace detail {
+// A request is a message with a `ReplyTo<R> reply_to` member (ask() fills it).
+template <class T>
+struct IsReplyTo : std::false_type {};
+template <class R>
+struct IsReplyTo<ReplyTo<R>> : std::true_type {};
+template <class Req>
+concept request_with_reply = requires(Req& r) {
+  requires IsReplyTo<std::remove_cvref_t<decltype(r.reply_to)>>::value;
+};
+
 // MailboxAccess builds mailboxes, addresses and reply ends for spawn_actor and ask.
 struct MailboxAccess {
   template <class Msg>
@@ -84,8 +95,15 @@ struct MailboxAccess {
     return Address<Msg>(std::move(tx), pid);
   }
   template <class R>
-  static ReplyTo<R> reply_to(Sender<R> tx) noexcept {
+  static ReplyTo<R> reply_to(Sender<Result<R>> tx) noexcept {
     return ReplyTo<R>(std::move(tx));
+  }
+  // reply_watch(r) is a second sending end on r's reply channel, for the Mailbox that
+  // dispatches r's request: if the handler throws before replying, the watch reports the
+  // panic to the asker.
+  template <class R>
+  static Sender<Result<R>> reply_watch(const ReplyTo<R>& r) {
+    return r.tx_;
   }
 };
 
@@ -175,10 +193,50 @@ class Mailbox {
     using R = detail::VisitResult<V, Msg>;
     if (!m) return unexpected(std::move(m).error());
     if constexpr (std::is_void_v<R>) {
-      detail::apply_message<Msg>(visitor, std::move(*m));
+      visit_guarded(visitor, std::move(*m));
       return {};
     } else {
-      return Result<R>(detail::apply_message<Msg>(visitor, std::move(*m)));
+      return Result<R>(visit_guarded(visitor, std::move(*m)));
+    }
+  }
+  // visit_guarded is apply_message, with each request (a message with a reply_to) watched
+  // while its handler runs: see call_guarded.
+  template <class V>
+  static decltype(auto) visit_guarded(V& visitor, Msg&& m) {
+    if constexpr (detail::IsVariant<Msg>::value)
+      return std::visit(
+          [&visitor](auto&& alt) -> decltype(auto) {
+            return call_guarded(visitor, std::forward<decltype(alt)>(alt));
+          },
+          std::move(m));
+    else
+      return call_guarded(visitor, std::move(m));
+  }
+  // call_guarded calls the visitor on one message. For a request it first takes a second
+  // handle on the reply channel: if the handler throws before it replied, the asker gets
+  // Panicked ("<type>: <what()>", as join() would say) instead of a bare Closed, and the
+  // exception goes on unwinding this actor. A reply already sent wins (ask() takes the
+  // first value on the channel).
+  template <class V, class Alt>
+  static decltype(auto) call_guarded(V& visitor, Alt&& alt) {
+    if constexpr (detail::request_with_reply<std::remove_cvref_t<Alt>>) {
+      auto watch = detail::MailboxAccess::reply_watch(alt.reply_to);
+      try {
+        return std::invoke(visitor, std::forward<Alt>(alt));
+      } catch (...) {
+        report_panic(watch);
+        throw;
+      }
+    } else {
+      return std::invoke(visitor, std::forward<Alt>(alt));
+    }
+  }
+  template <class R>
+  static void report_panic(Sender<Result<R>>& watch) noexcept {
+    try {
+      (void)watch.try_send(Result<R>(unexpected(
+          Error(Errc::Panicked, detail::describe_current_exception(), std::current_exception()))));
+    } catch (...) {  // out of memory while describing: the asker sees Closed, as before
     }
   }
 
@@ -278,6 +336,8 @@ template <class R>
 class ReplyTo {
  public:
   using value_type = R;
+  // The channel carries Result<R>: a reply, or the Panicked report of a handler that
+  // threw before replying (Mailbox::recv with a visitor sends it).
 
   ReplyTo() = default;
   ReplyTo(ReplyTo&&) noexcept = default;
@@ -289,29 +349,24 @@ class ReplyTo {
   // back, when nobody waits any more (the asker timed out, was cancelled or ended), when
   // the reply was already sent, or when this ReplyTo is empty.
   Result<void, SendError<R>> send(R v) {
-    auto r = tx_.send(std::move(v));
+    auto r = tx_.send(Result<R>(std::move(v)));
     tx_.close();  // one-shot: a second send finds no channel
-    return r;
+    if (r) return {};
+    const Errc code = r.error().code();
+    Result<R> back = std::move(r).error().into_value();  // always the value sent above
+    return unexpected(SendError<R>(code, std::move(*back)));
   }
   // is_closed() says whether a send would fail (nobody waits, or already replied).
   bool is_closed() const noexcept { return tx_.is_closed(); }
 
  private:
   friend struct detail::MailboxAccess;
-  explicit ReplyTo(Sender<R> tx) noexcept : tx_(std::move(tx)) {}
-  Sender<R> tx_;
+  explicit ReplyTo(Sender<Result<R>> tx) noexcept : tx_(std::move(tx)) {}
+  Sender<Result<R>> tx_;
 };
 
 namespace detail {
 struct DeduceReply {};
-template <class T>
-struct IsReplyTo : std::false_type {};
-template <class R>
-struct IsReplyTo<ReplyTo<R>> : std::true_type {};
-template <class Req>
-concept request_with_reply = requires(Req& r) {
-  requires IsReplyTo<std::remove_cvref_t<decltype(r.reply_to)>>::value;
-};
 }  // namespace detail
 
 // ask(to, request, timeout) is request-reply: it puts a fresh ReplyTo<R> in
@@ -322,6 +377,9 @@ concept request_with_reply = requires(Req& r) {
 //   a zero or negative timeout fails at once and sends nothing (no reply can be ready);
 // - Closed: the target is dead, so the request was not delivered, or the target dropped
 //   the request (or ended) without replying — the messages say which;
+// - Panicked: the target's handler threw while handling the request (dispatched by
+//   Mailbox::recv with a visitor), before it replied: the message is the "<type>:
+//   <what()>" its join() gives, and error().exception() the exception itself;
 // - Cancelled, NotInActor (checked before anything is sent).
 template <class R = detail::DeduceReply, class Msg, class Req, class Rep, class Period>
 auto ask(const Address<Msg>& to, Req request, std::chrono::duration<Rep, Period> timeout) {
@@ -335,15 +393,15 @@ auto ask(const Address<Msg>& to, Req request, std::chrono::duration<Rep, Period>
   using Out = Result<Reply>;
 
   detail::Actor* self = detail::current_actor();
-  if (!self) return Out(Error(Errc::NotInActor, "ask() waits for a reply, outside an actor"));
+  if (!self) return Out(detail::not_in_actor("ask() waits for a reply, outside an actor"));
   if (detail::is_cancelled(self))
     return Out(Error(Errc::Cancelled, "ask(): the caller was cancelled"));
   if (timeout <= timeout.zero())
     return Out(Error(Errc::TimedOut, "ask(): zero timeout, nothing sent (no reply can be ready)"));
   const Deadline deadline = detail::deadline_after(timeout);
 
-  auto ch = channel<Reply>();
-  request.reply_to = detail::MailboxAccess::reply_to(std::move(ch.tx));
+  auto ch = channel<Result<Reply>>();
+  request.reply_to = detail::MailboxAccess::reply_to<Reply>(std::move(ch.tx));
   if (auto sent = to.send_until(Msg(std::move(request)), deadline); !sent) {
     switch (sent.error().code()) {
       case Errc::Closed:
@@ -359,7 +417,7 @@ auto ask(const Address<Msg>& to, Req request, std::chrono::duration<Rep, Period>
     }
   }
   auto reply = ch.rx.recv_until(deadline);
-  if (reply) return reply;
+  if (reply) return std::move(*reply);  // the value, or the handler's Panicked
   switch (reply.error().code()) {
     case Errc::Closed:
       return Out(
@@ -367,7 +425,7 @@ auto ask(const Address<Msg>& to, Req request, std::chrono::duration<Rep, Period>
     case Errc::TimedOut:
       return Out(Error(Errc::TimedOut, "ask(): no reply before the deadline"));
     default:
-      return reply;
+      return Out(std::move(reply).error());
   }
 }
 

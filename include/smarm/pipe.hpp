@@ -245,7 +245,7 @@ class Pipeline {
     using R = typename K::template result<value_type>;
     using V = std::conditional_t<std::is_void_v<R>, detail::Unit, R>;
     if (!smarm::detail::current_actor())
-      return Error(Errc::NotInActor, "pipe: a sink must be called inside an actor");
+      return smarm::detail::not_in_actor("pipe: a sink must be called inside an actor");
     if (auto bad = check()) return std::move(*bad);
 
     detail::Outcome<V> outcome;

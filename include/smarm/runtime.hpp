@@ -47,7 +47,7 @@ class Runtime {
     if (auto r = detail::run_root(config_, *task, &last_stats_); !r)
       return unexpected(std::move(r).error());
     if (task->status() == detail::TaskBase::Status::Panicked)
-      return unexpected(Error(Errc::Panicked, task->panic_message()));
+      return unexpected(Error(Errc::Panicked, task->panic_message(), task->panic_exception()));
     return static_cast<detail::ResultSlot<R>*>(task)->take();
   }
 

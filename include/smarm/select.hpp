@@ -31,8 +31,9 @@
 //   checked on entry and after every wake-up, as every blocking call) or NotInActor (it
 //   could have to wait outside an actor). A select with otherwise() never waits, ignores
 //   cancellation and works from any thread.
-// - Fair: the cases are tried from a random starting point, so among ready cases none is
-//   starved.
+// - Fair: each poll tries the channel cases in a fresh random order, so every ready case
+//   is equally likely to fire, whatever the position of the others and of the timeout
+//   (after/until/otherwise fire only when no channel case is ready).
 // - Zero cases (a static_assert says so), or an argument that is not a case (no matching
 //   select), is a compile error.
 //
@@ -147,9 +148,11 @@ struct ChannelAccess {
   }
 };
 
-// select_start(n) is a pseudo-random index in [0, n): where the poll of the cases starts
-// (fairness). Per worker thread state, read within one non-switching call.
-std::size_t select_start(std::size_t n) noexcept;
+// select_shuffle(order, n) puts order[0..n) in a fresh uniformly random order (a
+// Fisher-Yates shuffle; per-thread generator state, used within one non-switching call).
+// Each poll of a select visits its channel cases in such an order (Go's pollorder): a
+// fixed or merely rotated order favours some ready cases over others.
+void select_shuffle(std::uint8_t* order, std::size_t n) noexcept;
 // select_park(object, deadline_ns) parks the calling actor (WaitKind::Select on object)
 // until an unpark, a cancel or the deadline (kNoDeadline: none), arming and disarming the
 // worker's timer itself. May return spuriously.
@@ -247,7 +250,7 @@ class SelectRun {
   template <std::size_t I>
   static constexpr SelectKind kKind = SelectCaseTraits<CaseAt<I>>::kKind;
 
-  static constexpr std::size_t count(SelectKind k) {
+  static constexpr std::size_t count(SelectKind k) noexcept {
     return ((SelectCaseTraits<Cases>::kKind == k ? 1u : 0u) + ...);
   }
   static constexpr std::size_t find(SelectKind k) {
@@ -261,6 +264,10 @@ class SelectRun {
   static constexpr bool kHasOtherwise = count(SelectKind::Otherwise) > 0;
   static constexpr std::size_t kAfter = find(SelectKind::After);
   static constexpr std::size_t kOtherwise = find(SelectKind::Otherwise);
+  // The channel cases (recv and send), in call order: what each poll shuffles. The
+  // after/otherwise case is never in the draw — it fires only when none of these is ready.
+  static constexpr std::size_t kChannelCases = count(SelectKind::Recv) + count(SelectKind::Send);
+  static_assert(kN <= 255, "smarm::select() takes at most 255 cases");
 
   explicit SelectRun(Cases&... cases) : cases_(cases...) {
     init(std::index_sequence_for<Cases...>{});
@@ -270,20 +277,22 @@ class SelectRun {
     Actor* self = nullptr;
     if constexpr (!kHasOtherwise) {
       self = current_actor();
-      if (!self) return fail(Errc::NotInActor, "select() may wait, outside an actor");
+      if (!self) return fail(detail::not_in_actor("select() may wait, outside an actor"));
     }
     Deadline deadline = Deadline::max();
     if constexpr (kAfter < kN) deadline = std::get<kAfter>(cases_).deadline;
     const std::int64_t deadline_ns =
         deadline == Deadline::max() ? kNoDeadline : to_deadline_ns(deadline);
-    const std::size_t start = kN > 1 ? select_start(kN) : 0;
+    std::array<std::uint8_t, kChannelCases> order = channel_case_indices();
     for (;;) {
       if constexpr (!kHasOtherwise) {
         if (is_cancelled(self)) return fail(Errc::Cancelled, "select(): the caller was cancelled");
       }
-      // 1. Poll every case once, without waiting, from a random start (fairness).
-      for (std::size_t k = 0; k < kN; ++k)
-        if (dispatch<Op::Poll>((start + k) % kN)) return std::move(out_);
+      // 1. Poll every channel case once, without waiting, in a fresh random order
+      //    (fairness among the ready ones).
+      if constexpr (kChannelCases > 1) select_shuffle(order.data(), kChannelCases);
+      for (std::uint8_t i : order)
+        if (dispatch<Op::Poll>(i)) return std::move(out_);
       if constexpr (kHasOtherwise) {
         out_.index_ = kOtherwise;
         return std::move(out_);
@@ -351,9 +360,10 @@ class SelectRun {
       return filled<I>();
   }
 
-  Out fail(Errc code, const char* what) {
+  Out fail(Errc code, const char* what) { return fail(Error(code, what)); }
+  Out fail(Error e) {
     out_.index_ = Out::npos;
-    out_.error_ = Error(code, what);
+    out_.error_ = std::move(e);
     return std::move(out_);
   }
   template <std::size_t I>
@@ -464,6 +474,16 @@ class SelectRun {
     } else {
       return false;
     }
+  }
+
+  static constexpr std::array<std::uint8_t, kChannelCases> channel_case_indices() noexcept {
+    constexpr SelectKind kKinds[] = {SelectCaseTraits<Cases>::kKind...};
+    std::array<std::uint8_t, kChannelCases> out{};
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < kN; ++i)
+      if (kKinds[i] == SelectKind::Recv || kKinds[i] == SelectKind::Send)
+        out[n++] = static_cast<std::uint8_t>(i);
+    return out;
   }
 
   static constexpr std::array<bool, kN> recv_flags() {

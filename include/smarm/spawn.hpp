@@ -170,7 +170,7 @@ class JoinHandle {
       ~Release() { t->release(); }
     } release{t};
     if (t->status() == detail::TaskBase::Status::Panicked)
-      return unexpected(Error(Errc::Panicked, t->panic_message()));
+      return unexpected(Error(Errc::Panicked, t->panic_message(), t->panic_exception()));
     return static_cast<State*>(t)->take();
   }
 

@@ -40,6 +40,11 @@ struct Stats {
   // Supervision side records alive: actors that watch, are watched, have a deadline or
   // asked for signals() (each frees its record when it ends).
   std::uint64_t supervision_records = 0;
+  // Bytes the rings of all channels in the process hold now, and the most they held at
+  // once (process-wide: a channel belongs to no runtime). Values queued count here, so a
+  // growing backlog shows; a drained ring gives its memory back (channel.hpp).
+  std::uint64_t channel_buffer_bytes = 0;
+  std::uint64_t channel_buffer_peak = 0;
 
   // total() sums the per-worker counters.
   WorkerStats total() const noexcept {

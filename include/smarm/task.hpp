@@ -251,7 +251,7 @@ class [[nodiscard]] task {
       return unexpected(Error(Errc::InvalidArgument,
                               "task::get(): the task is empty (moved from, or already run)"));
     if (!detail::current_actor())
-      return unexpected(Error(Errc::NotInActor, "task::get() called outside an actor"));
+      return unexpected(detail::not_in_actor("task::get() called outside an actor"));
     if constexpr (std::is_void_v<T>) {
       run_inline();
       return {};

@@ -99,6 +99,14 @@ class TcpListener {
   // set; backlog is listen(2)'s.
   static Result<TcpListener> bind(std::string_view ip, std::uint16_t port, int backlog = 1024);
 
+  // accept takes the next connection. Out of descriptors (EMFILE/ENFILE: the process or
+  // system file table is full) it returns ResourceExhausted at once, naming which, and
+  // the listener backs off: its next accept first waits 5 ms, doubling after each such
+  // failure up to 1 s, and a success resets it (Go's and net/http's accept loops do the
+  // same). So a loop that logs the error and calls accept again does not spin while the
+  // table is full, and takes the waiting connection within one backoff step of a
+  // descriptor being freed. An accept whose deadline falls inside the backoff waits until
+  // the deadline and returns TimedOut without trying.
   Result<TcpStream> accept(Deadline deadline = Deadline::max()) noexcept;
   // port is the port the listener is bound to (0 if it is not open).
   std::uint16_t port() const noexcept;
@@ -108,6 +116,10 @@ class TcpListener {
 
  private:
   OwnedFd fd_;
+  // While descriptors are exhausted: the current backoff step (0 when healthy), and the
+  // time before which accept does not try again.
+  Clock::duration exhausted_backoff_{0};
+  Deadline retry_at_{};
 };
 
 }  // namespace smarm::io

@@ -32,6 +32,7 @@
 #include <smarm/spawn.hpp>
 #include <smarm/stats.hpp>
 
+#include "core/fork.hpp"
 #include "core/scheduler.hpp"
 #include "core/supervision.hpp"
 #include "core/trace.hpp"
@@ -55,11 +56,13 @@ std::string demangle(const char* name) {
   return status == 0 && d ? std::string(d.get()) : std::string(name);
 }
 
-// describe_current_exception gives "<type>: <what()>" for the exception being handled,
-// and the length of its "<type>" part in *type_len.
+}  // namespace
+
 std::string describe_current_exception(std::uint32_t* type_len) {
   std::type_info* type = abi::__cxa_current_exception_type();
   std::string name = type ? demangle(type->name()) : "unknown";
+  std::uint32_t ignored = 0;
+  if (!type_len) type_len = &ignored;
   try {
     throw;
   } catch (const std::exception& e) {
@@ -72,8 +75,6 @@ std::string describe_current_exception(std::uint32_t* type_len) {
   }
 }
 
-}  // namespace
-
 Pid Actor::pid() const noexcept { return Pid{sched->id(), index, generation()}; }
 
 TaskBase::Status run_task_body(TaskBase& task) noexcept {
@@ -81,6 +82,7 @@ TaskBase::Status run_task_body(TaskBase& task) noexcept {
   try {
     task.run();
   } catch (...) {
+    task.panic_exception_ = std::current_exception();  // join() hands it on (Error::exception)
     try {
       task.panic_message_ = describe_current_exception(&task.panic_type_len_);
     } catch (...) {
@@ -203,7 +205,7 @@ void unpark(WaiterId id) noexcept {
 
 Result<Pid> spawn_task(TaskBase* task, const SpawnOptions& options, SpawnLink link) {
   Actor* parent = running_actor();
-  if (!parent) return Error(Errc::NotInActor, "spawn() called outside an actor");
+  if (!parent) return smarm::detail::not_in_actor("spawn() called outside an actor");
   // Checked before anything is allocated: rounding an absurd size up to whole pages would
   // wrap around (SIZE_MAX becomes 0) and give the actor a stack of nothing.
   if (options.stack_size > Config::kMaxStackSize)
@@ -236,7 +238,7 @@ Result<void> join_wait(TaskBase& task, JoinMode mode) noexcept {
   // even if the task has already ended (the handle stays joinable; nothing is lost).
   // IgnoreCancel (a cancelled supervisor waiting for its children) just waits.
   Actor* self = running_actor();
-  if (!self) return Error(Errc::NotInActor, "join() called outside an actor");
+  if (!self) return smarm::detail::not_in_actor("join() called outside an actor");
   const bool cancellable = mode == JoinMode::Cancellable;
   if (cancellable && is_cancelled(self))
     return Error(Errc::Cancelled, "join(): the caller was cancelled");
@@ -275,6 +277,10 @@ Result<void> cancel_pid(const Pid& pid) noexcept {
 
 Result<void> run_root(const Config& config, TaskBase& task, Stats* final_stats) {
   if (auto v = config.validate(); !v) return v;
+  if (in_forked_child())  // the parent's runtimes may have left locks held (fork.hpp)
+    return Error(Errc::Forked,
+                 "run(): this process is a child forked while a smarm runtime ran; it cannot "
+                 "start runtimes (fork before starting any, or exec in the child)");
   if (current_worker())
     return Error(Errc::InvalidArgument,
                  "run() called from inside a runtime's worker; spawn an actor instead");
@@ -297,7 +303,7 @@ Pid self() noexcept {
 Result<void> yield_now() noexcept {
   detail::Worker* w = detail::current_worker();
   detail::Actor* a = w ? w->current.load(std::memory_order_relaxed) : nullptr;
-  if (!a) return Error(Errc::NotInActor, "yield_now() called outside an actor");
+  if (!a) return smarm::detail::not_in_actor("yield_now() called outside an actor");
   if (detail::is_cancelled(a)) return Error(Errc::Cancelled, "yield_now(): cancelled");
   w->yield_current(a);
   return {};

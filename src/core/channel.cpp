@@ -1,11 +1,43 @@
 // SPDX-License-Identifier: Apache-2.0
 // channel.cpp — the type-independent waiting logic of channels (channel_core.hpp).
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
 #include <smarm/detail/channel_core.hpp>
+#include <smarm/detail/ring_queue.hpp>
 
 #include "core/timer_heap.hpp"
 #include "core/worker.hpp"
 
 namespace smarm::detail {
+
+namespace {
+// Bytes held by every channel's ring in the process, and the most ever held at once.
+// Touched only when a ring grows, shrinks or is freed (never per value), so relaxed
+// atomics on two shared words cost nothing that matters.
+std::atomic<std::int64_t> g_channel_buffer_bytes{0};
+std::atomic<std::int64_t> g_channel_buffer_peak{0};
+}  // namespace
+
+void note_channel_buffer(std::ptrdiff_t delta) noexcept {
+  const std::int64_t now =
+      g_channel_buffer_bytes.fetch_add(delta, std::memory_order_relaxed) + delta;
+  if (delta <= 0) return;
+  std::int64_t peak = g_channel_buffer_peak.load(std::memory_order_relaxed);
+  while (now > peak &&
+         !g_channel_buffer_peak.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
+  }
+}
+
+std::uint64_t channel_buffer_bytes() noexcept {
+  const std::int64_t v = g_channel_buffer_bytes.load(std::memory_order_relaxed);
+  return v > 0 ? static_cast<std::uint64_t>(v) : 0;
+}
+
+std::uint64_t channel_buffer_peak() noexcept {
+  return static_cast<std::uint64_t>(g_channel_buffer_peak.load(std::memory_order_relaxed));
+}
 
 Result<void> ChannelCore::refuse_wait_locked(bool closed, Actor* self, std::int64_t deadline_ns,
                                              const WaitMessages& m) noexcept {

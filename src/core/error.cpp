@@ -42,6 +42,8 @@ const char* errc_name(Errc code) noexcept {
       return "BadDescriptor";
     case Errc::Io:
       return "Io";
+    case Errc::Forked:
+      return "Forked";
   }
   return "Unknown";
 }

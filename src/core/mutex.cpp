@@ -26,8 +26,8 @@ namespace {
 // actor (NotInActor) or cancelled (Cancelled, checked before anything else is tried).
 Result<void> may_wait(Actor* self) noexcept {
   if (!self)
-    return Error(Errc::NotInActor,
-                 "Mutex::lock() called outside an actor (try_lock() works on any thread)");
+    return smarm::detail::not_in_actor(
+        "Mutex::lock() called outside an actor (try_lock() works on any thread)");
   if (is_cancelled(self)) return Error(Errc::Cancelled, "Mutex::lock(): the caller was cancelled");
   return {};
 }

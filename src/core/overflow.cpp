@@ -92,7 +92,11 @@ void on_segv(int sig, siginfo_t* info, void* uctx) {
       m.put_u(a->stack.size);
       m.put(" bytes, guard ");
       m.put_u(a->stack.guard);
-      m.put(" bytes, fault at ");
+      m.put(" bytes at [");
+      m.put_hex(lo);
+      m.put(", ");
+      m.put_hex(hi);
+      m.put("), fault at ");
       m.put_hex(addr);
       m.put("); raise SpawnOptions::stack_size or Config::stack_size. Aborting.\n");
       ssize_t ignored = write(STDERR_FILENO, m.buf, m.n);

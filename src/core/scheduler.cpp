@@ -9,7 +9,10 @@
 #include <cstdlib>
 #include <string>
 
+#include <smarm/detail/ring_queue.hpp>
+
 #include "core/context.hpp"
+#include "core/fork.hpp"
 #include "core/lock_bias.hpp"
 #include "core/sanitizer.hpp"
 #include "core/timer_heap.hpp"
@@ -54,6 +57,7 @@ Scheduler::Scheduler(const Config& config)
   if (workers.size() == 1) workers[0]->queue.set_private(true);
   blocking_pool = std::make_unique<io::BlockingPool>(config.blocking_threads());
   trace_runtime_start(*this);
+  runtime_born();  // a child forked from now on must not use this runtime (fork.hpp)
   std::lock_guard lock(g_registry_mu);
   g_registry.push_back(this);
 }
@@ -68,6 +72,7 @@ Scheduler::~Scheduler() {
   if (watchdog_.joinable()) watchdog_.join();
   blocking_pool.reset();  // joins its threads (idle: every job's actor waited for it)
   workers.clear();        // returns pooled stacks before the allocator unmaps its slabs
+  runtime_gone();
 }
 
 Result<void> Scheduler::reserve_limits(std::uint32_t pages) noexcept {
@@ -325,6 +330,8 @@ Stats Scheduler::stats() const {
     if (w->io) st.io_waits += w->io->waiting();
   st.blocking_threads = blocking_pool->threads();
   st.supervision_records = supervision.records();
+  st.channel_buffer_bytes = channel_buffer_bytes();
+  st.channel_buffer_peak = channel_buffer_peak();
   return st;
 }
 

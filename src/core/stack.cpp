@@ -23,7 +23,6 @@ namespace smarm::detail {
 namespace {
 
 constexpr std::size_t kSlabBytes = std::size_t{256} << 20;  // VA per slab: no memory cost
-constexpr std::size_t kMprotectGuard = 4096;
 constexpr std::size_t kReleaseBatch = 64;  // stacks whose pages are dropped together
 
 std::size_t round_up(std::size_t v, std::size_t to) noexcept { return (v + to - 1) / to * to; }
@@ -85,9 +84,10 @@ StackAllocator::StackAllocator(const Config& config) : mode_(resolve_mode(config
   const std::size_t page = page_size();
   // Rounded, then scaled: Scheduler::release_ended divides the scale out again.
   stack_size_ = round_up(config.stack_size(), page) * kStackScale;
+  // The same guard in both modes: with mprotect a larger guard costs only address space
+  // (one PROT_NONE mapping either way), and a 4 KiB one let a 12 KiB frame jump it.
   std::size_t guard = config.guard_size();
-  if (guard == 0)
-    guard = mode_ == ResolvedGuardMode::GuardInstall ? Config::kDefaultGuardSize : kMprotectGuard;
+  if (guard == 0) guard = Config::kDefaultGuardSize;
   guard_size_ = round_up(guard, page);
   slot_size_ = guard_size_ + stack_size_;
   slots_per_slab_ = kSlabBytes / slot_size_ ? kSlabBytes / slot_size_ : 1;

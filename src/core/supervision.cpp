@@ -229,7 +229,7 @@ Result<MonitorRef> monitor(const Pid& pid) {
   using namespace detail;
   Worker* w = current_worker();
   Actor* self = w ? w->current.load(std::memory_order_relaxed) : nullptr;
-  if (!self) return Error(Errc::NotInActor, "monitor() called outside an actor");
+  if (!self) return smarm::detail::not_in_actor("monitor() called outside an actor");
   Scheduler& sched = *self->sched;
   auto stale = [&] { return Error(Errc::StalePid, "monitor(): " + to_string(pid) + " has ended"); };
   if (!pid.valid()) return Error(Errc::InvalidArgument, "monitor(): invalid pid");
@@ -291,7 +291,7 @@ Result<MonitorRef> monitor(const Pid& pid) {
 Result<void> demonitor(const MonitorRef& ref) {
   using namespace detail;
   Actor* self = current_actor();
-  if (!self) return Error(Errc::NotInActor, "demonitor() called outside an actor");
+  if (!self) return smarm::detail::not_in_actor("demonitor() called outside an actor");
   SuperRecord* mine = self->super.load(std::memory_order_acquire);
   auto it = mine ? std::find_if(mine->watching.begin(), mine->watching.end(),
                                 [&](const WatchLink& l) { return l.ref == ref.id; })

@@ -179,7 +179,7 @@ class Run {
 
 Result<void> Supervisor::run(const SupervisorSpec& spec) {
   if (!detail::current_actor())
-    return Error(Errc::NotInActor, "Supervisor::run() called outside an actor");
+    return smarm::detail::not_in_actor("Supervisor::run() called outside an actor");
   if (auto v = validate(spec); !v) return v;
   if (cancelled()) return Error(Errc::Cancelled, "supervisor: cancelled before it started");
   Run run(spec);

@@ -11,7 +11,7 @@ namespace smarm {
 Result<void> sleep_until(Deadline d) noexcept {
   detail::Worker* w = detail::current_worker();
   detail::Actor* self = w ? w->current.load(std::memory_order_relaxed) : nullptr;
-  if (!self) return Error(Errc::NotInActor, "sleep() called outside an actor");
+  if (!self) return smarm::detail::not_in_actor("sleep() called outside an actor");
   if (detail::is_cancelled(self)) return Error(Errc::Cancelled, "sleep(): cancelled");
   const std::int64_t deadline = detail::to_deadline_ns(d);
   if (deadline <= detail::now_ns()) return {};  // a deadline in the past: do not wait

@@ -13,6 +13,7 @@
 #include <ctime>
 
 #include "core/context.hpp"
+#include "core/fork.hpp"
 #include "core/overflow.hpp"
 #include "core/preempt.hpp"
 #include "core/sanitizer.hpp"
@@ -82,6 +83,9 @@ SMARM_NO_TSAN SMARM_OPAQUE void set_current_worker(Worker* w) noexcept {
   const bool is_root = self->is_root;
   Scheduler* const sched = self->sched;
   const TaskBase::Status status = run_task_body(task);
+  // In a child forked while this runtime ran, nothing below exists for real (fork.hpp).
+  if (in_forked_child()) [[unlikely]]
+    end_forked_actor();
   // Read before the fetch_or below hands the actor's fields on.
   const std::size_t stack_bytes = self->stack.size;
   trace_exit(self, status);

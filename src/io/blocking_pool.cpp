@@ -30,9 +30,25 @@ std::size_t BlockingPool::threads() const {
   return threads_.size();
 }
 
+void BlockingPool::push_locked(Job& job) noexcept {
+  job.prev = tail_;
+  job.next = nullptr;
+  if (tail_)
+    tail_->next = &job;
+  else
+    head_ = &job;
+  tail_ = &job;
+}
+
+void BlockingPool::unlink_locked(Job& job) noexcept {
+  (job.prev ? job.prev->next : head_) = job.next;
+  (job.next ? job.next->prev : tail_) = job.prev;
+  job.prev = job.next = nullptr;
+}
+
 Result<void> BlockingPool::run(void (*fn)(void*) noexcept, void* arg) noexcept {
   Actor* self = current_actor();
-  if (!self) return Error(Errc::NotInActor, "block_on_io() called outside an actor");
+  if (!self) return smarm::detail::not_in_actor("block_on_io() called outside an actor");
   if (is_cancelled(self)) return Error(Errc::Cancelled, "block_on_io(): cancelled");
   Job job{fn, arg, current_waiter()};
   {
@@ -47,17 +63,19 @@ Result<void> BlockingPool::run(void (*fn)(void*) noexcept, void* arg) noexcept {
         // Otherwise the job waits for one of the threads there are.
       }
     }
-    if (tail_)
-      tail_->next = &job;
-    else
-      head_ = &job;
-    tail_ = &job;
+    push_locked(job);
   }
   cv_.notify_one();
   for (;;) {
-    park(WaitKind::Io, &job);
+    park(WaitKind::Io, &job);  // woken by the pool thread, a cancel, or spuriously
     std::lock_guard lock(mu_);
-    if (job.done) break;
+    if (job.state == JobState::Done) break;
+    if (job.state == JobState::Queued && is_cancelled(self)) {
+      // No thread has it: take it back, and fn never runs. A Running job must be waited
+      // for (fn may be using this stack), so cancellation is noticed only afterwards.
+      unlink_locked(job);
+      return Error(Errc::Cancelled, "block_on_io(): cancelled before the job started");
+    }
   }
   return {};
 }
@@ -70,13 +88,13 @@ void BlockingPool::thread_main() {
     --idle_;
     if (!head_) return;  // stopping, nothing left
     Job* job = head_;
-    head_ = job->next;
-    if (!head_) tail_ = nullptr;
+    unlink_locked(*job);
+    job->state = JobState::Running;
     lock.unlock();
     job->fn(job->arg);
     lock.lock();
-    job->done = true;
-    // The actor may see `done` and leave as soon as the lock is released; the waiter id
+    job->state = JobState::Done;
+    // The actor may see Done and leave as soon as the lock is released; the waiter id
     // stays safe to unpark (a stale one is a no-op), and the runtime joins this thread
     // before its actors' slots go away.
     const WaiterId waiter = job->waiter;
@@ -105,7 +123,7 @@ Result<std::size_t> blocking_transfer(int fd, std::span<Byte> buf, const char* o
     int err = 0;
   } ctx{fd, buf};
   BlockingPool* pool = current_pool();
-  if (!pool) return Error(Errc::NotInActor, std::string(op) + "() called outside an actor");
+  if (!pool) return smarm::detail::not_in_actor(std::string(op) + "() called outside an actor");
   auto r = pool->run(
       [](void* p) noexcept {
         auto& c = *static_cast<Ctx*>(p);
@@ -138,7 +156,7 @@ namespace smarm::detail {
 Result<void> run_blocking(void (*fn)(void*) noexcept, void* arg) noexcept {
   Worker* w = current_worker();
   if (!w || !current_actor())
-    return Error(Errc::NotInActor, "block_on_io() called outside an actor");
+    return smarm::detail::not_in_actor("block_on_io() called outside an actor");
   return w->sched.blocking_pool->run(fn, arg);
 }
 }  // namespace smarm::detail

@@ -4,8 +4,10 @@
 // block_on_io(f) (include/smarm/block_on_io.hpp) and the epoll backend's regular-file
 // reads and writes hand a job to the runtime's pool and park the actor until a pool
 // thread has run it. Threads are started on demand, up to Config::blocking_threads; a
-// job waits in FIFO order when all of them are busy. The pool is joined when the runtime
-// is destroyed (after run() returned, so no job is left: every job's actor waited for it).
+// job waits in FIFO order when all of them are busy. A caller cancelled while its job is
+// still queued removes it, so shutdown (which cancels every actor) waits only for the
+// jobs already running. The pool is joined when the runtime is destroyed (after run()
+// returned, so no job is left: every job's actor waited for it or removed it).
 #pragma once
 
 #include <condition_variable>
@@ -29,27 +31,36 @@ class BlockingPool {
   BlockingPool& operator=(const BlockingPool&) = delete;
 
   // run runs fn(arg) on a pool thread and parks the calling actor until it has returned.
-  // fn must not throw. Cancellation does not interrupt the wait (fn may use the caller's
-  // stack); it is reported by the caller afterwards if it wants. Errors: NotInActor,
-  // Cancelled (before anything ran), ResourceExhausted (no thread could be started).
+  // fn must not throw. A caller cancelled while its job still waits in the queue takes
+  // the job out (under the pool lock) and returns Cancelled: fn never runs. Once a pool
+  // thread has taken the job, cancellation does not interrupt the wait (fn may use the
+  // caller's stack); it is reported by the caller's next blocking call. Errors:
+  // NotInActor, Cancelled (fn did not and will not run), ResourceExhausted (no thread
+  // could be started).
   Result<void> run(void (*fn)(void*) noexcept, void* arg) noexcept;
 
   std::size_t threads() const;
 
  private:
+  // A Job lives on its caller's stack for the whole call. Queued -> Running (a pool
+  // thread took it) -> Done; or Queued -> unlinked by its cancelled caller.
+  enum class JobState : std::uint8_t { Queued, Running, Done };
   struct Job {
     void (*fn)(void*) noexcept;
     void* arg;
     WaiterId waiter;
-    bool done = false;  // under mu_
-    Job* next = nullptr;
+    JobState state = JobState::Queued;  // under mu_
+    Job* next = nullptr;                // the queue links, under mu_ (doubly linked: a
+    Job* prev = nullptr;                // cancelled caller unlinks its job in O(1))
   };
   void thread_main();
+  void push_locked(Job& job) noexcept;
+  void unlink_locked(Job& job) noexcept;
 
   const std::size_t max_threads_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  Job* head_ = nullptr;  // FIFO of waiting jobs, under mu_
+  Job* head_ = nullptr;  // FIFO of queued jobs, under mu_
   Job* tail_ = nullptr;
   std::size_t idle_ = 0;  // threads waiting for a job
   bool stop_ = false;

@@ -73,7 +73,7 @@ std::uint32_t satisfying(Interest interest) noexcept {
 // not_in_actor / cancelled: the two checks every operation makes first.
 Result<void> check_caller(const char* op) noexcept {
   Actor* self = current_actor();
-  if (!self) return Error(Errc::NotInActor, std::string(op) + "() called outside an actor");
+  if (!self) return smarm::detail::not_in_actor(std::string(op) + "() called outside an actor");
   if (is_cancelled(self)) return Error(Errc::Cancelled, std::string(op) + "(): cancelled");
   return {};
 }

@@ -15,7 +15,11 @@ namespace smarm::detail::io {
 Error from_errno(const char* op, int err) {
   char text[64];
   char buf[160];
-  std::snprintf(buf, sizeof buf, "%s: %s (errno %d)", op, strerror_r(err, text, sizeof text), err);
+  // The two "out of descriptors" errors are named: which table is full (the process's
+  // RLIMIT_NOFILE, or the system's file-max) decides what the operator must raise.
+  const char* name = err == EMFILE ? "EMFILE, " : err == ENFILE ? "ENFILE, " : "";
+  std::snprintf(buf, sizeof buf, "%s: %s (%serrno %d)", op, strerror_r(err, text, sizeof text),
+                name, err);
   switch (err) {
     case EBADF:
       return Error(Errc::BadDescriptor, buf);

@@ -25,7 +25,7 @@ Backend* backend_here() noexcept {
 }
 
 Error not_in_actor(const char* op) {
-  return Error(Errc::NotInActor, std::string(op) + "() called outside an actor");
+  return smarm::detail::not_in_actor(std::string(op) + "() called outside an actor");
 }
 
 }  // namespace

@@ -58,7 +58,7 @@ constexpr std::uint64_t kIgnoreTag = 2;  // link timeouts and cancel requests
 
 Result<void> check_caller(const char* op) noexcept {
   Actor* self = current_actor();
-  if (!self) return Error(Errc::NotInActor, std::string(op) + "() called outside an actor");
+  if (!self) return smarm::detail::not_in_actor(std::string(op) + "() called outside an actor");
   if (is_cancelled(self)) return Error(Errc::Cancelled, std::string(op) + "(): cancelled");
   return {};
 }

@@ -6,8 +6,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <string>
 
 #include <smarm/tcp.hpp>
@@ -150,10 +152,37 @@ Result<TcpListener> TcpListener::bind(std::string_view ip, std::uint16_t port, i
   return l;
 }
 
+namespace {
+// The accept backoff while descriptors are exhausted: Go's netpoll and net/http's Serve
+// loop use the same steps.
+constexpr std::chrono::milliseconds kFirstAcceptBackoff{5};
+constexpr std::chrono::milliseconds kMaxAcceptBackoff{1000};
+}  // namespace
+
 Result<TcpStream> TcpListener::accept(Deadline deadline) noexcept {
   if (!fd_) return closed("accept");
+  if (exhausted_backoff_ != Clock::duration::zero()) {
+    // The last attempt found the file table full. Trying again at once would fail the
+    // same way (the pending connection stays in the backlog): wait out the backoff step.
+    if (deadline < retry_at_) {
+      if (auto s = sleep_until(deadline); !s) return s.error();
+      return Error(Errc::TimedOut,
+                   "accept: timed out while backing off from exhausted descriptors");
+    }
+    if (auto s = sleep_until(retry_at_); !s) return s.error();
+  }
   auto fd = detail::io::accept(fd_.get(), fd_.id(), deadline);
-  if (!fd) return fd.error();
+  if (!fd) {
+    if (fd.error().code() == Errc::ResourceExhausted) {
+      exhausted_backoff_ =
+          exhausted_backoff_ == Clock::duration::zero()
+              ? Clock::duration(kFirstAcceptBackoff)
+              : std::min<Clock::duration>(2 * exhausted_backoff_, kMaxAcceptBackoff);
+      retry_at_ = Clock::now() + exhausted_backoff_;
+    }
+    return fd.error();
+  }
+  exhausted_backoff_ = Clock::duration::zero();
   return TcpStream(OwnedFd(*fd));
 }
 

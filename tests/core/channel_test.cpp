@@ -4,9 +4,12 @@
 // Close semantics under test (channel.hpp): every Sender gone -> recv() drains what was
 // sent, then Closed; Receiver gone -> send() fails with SendError{Closed} handing the
 // value back, and values still queued are destroyed. Copies of a Sender are senders.
+#include <malloc.h>
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -347,6 +350,116 @@ TEST(ChannelTest, EightProducersIntoOneReceiverOnTwoWorkers) {
   EXPECT_EQ(r->count, kProducers * per);
   EXPECT_EQ(r->sum, kProducers * (per * (per - 1) / 2));
   EXPECT_TRUE(r->in_order) << "values of one producer arrived out of order";
+}
+
+// --- Channel memory: a drained ring gives its memory back (ring_queue.hpp).
+
+// rss_kib is this process's resident set (VmRSS), for the record only.
+long rss_kib() {
+  std::FILE* f = std::fopen("/proc/self/status", "r");
+  if (!f) return -1;
+  char line[256];
+  long kib = -1;
+  while (std::fgets(line, sizeof line, f))
+    if (std::sscanf(line, "VmRSS: %ld kB", &kib) == 1) break;
+  std::fclose(f);
+  return kib;
+}
+
+TEST(ChannelMemoryTest, ADrainedFloodGivesItsBufferBack) {
+  // The case at full size: 20M values queued, then drained. The ring grew to 32M
+  // slots; afterwards at most 1 MiB of channel buffers may remain.
+  constexpr int kFlood = smarm::test::scaled(20'000'000, 4'000'000, 2'000'000);
+  auto r = smarm::test::run_on(1, [] {
+    const std::uint64_t before = smarm::stats().channel_buffer_bytes;
+    auto [tx, rx] = smarm::channel<std::uint32_t>();
+    for (int i = 0; i < kFlood; ++i) tx.send(static_cast<std::uint32_t>(i)).value();
+    const std::uint64_t full = smarm::stats().channel_buffer_bytes - before;
+    EXPECT_GE(full, std::uint64_t{kFlood} * sizeof(std::uint32_t));  // the backlog shows
+    EXPECT_GE(smarm::stats().channel_buffer_peak, full);
+    for (int i = 0; i < kFlood; ++i) {
+      auto v = rx.recv();
+      ASSERT_TRUE(v);
+      ASSERT_EQ(*v, static_cast<std::uint32_t>(i));  // order survives every shrink
+    }
+    const std::uint64_t after = smarm::stats().channel_buffer_bytes - before;
+    EXPECT_LE(after, std::uint64_t{1} << 20);
+    ::malloc_trim(0);
+    std::printf(
+        "channel memory: %d values; buffer %llu KiB full, %llu KiB drained; "
+        "RSS after malloc_trim %ld KiB\n",
+        kFlood, static_cast<unsigned long long>(full >> 10),
+        static_cast<unsigned long long>(after >> 10), rss_kib());
+  });
+  ASSERT_TRUE(is_ok(r));
+}
+
+TEST(ChannelMemoryTest, ABatchDrainGivesItsBufferBackToo) {
+  // recv_some (what pipe stages use) takes values in bursts: the same shrink applies.
+  constexpr int kFlood = smarm::test::scaled(4'000'000, 1'000'000, 500'000);
+  auto r = smarm::test::run_on(1, [] {
+    const std::uint64_t before = smarm::stats().channel_buffer_bytes;
+    auto [tx, rx] = smarm::channel<std::uint64_t>();
+    std::vector<std::uint64_t> batch;
+    for (int i = 0; i < kFlood; ++i) batch.push_back(static_cast<std::uint64_t>(i));
+    ASSERT_TRUE(is_ok(tx.send_all(batch)));
+    std::uint64_t next = 0;
+    std::vector<std::uint64_t> out;
+    while (next < static_cast<std::uint64_t>(kFlood)) {
+      out.clear();
+      auto n = rx.recv_some(out, 256);
+      ASSERT_TRUE(n);
+      for (std::uint64_t v : out) ASSERT_EQ(v, next++);
+    }
+    EXPECT_LE(smarm::stats().channel_buffer_bytes - before, std::uint64_t{1} << 20);
+  });
+  ASSERT_TRUE(is_ok(r));
+}
+
+TEST(ChannelMemoryTest, ASteadyBacklogDoesNotReallocate) {
+  // A stream with a steady backlog (100K values, a ring of 128K slots, a quarter full or
+  // more all along) keeps its ring: the buffer size never changes while a million values
+  // pass through.
+  constexpr int kBacklog = 100'000;
+  constexpr int kStream = smarm::test::scaled(1'000'000, 300'000, 100'000);
+  auto r = smarm::test::run_on(1, [] {
+    auto [tx, rx] = smarm::channel<std::uint32_t>();
+    std::uint32_t sent = 0, got = 0;
+    for (; sent < kBacklog; ++sent) tx.send(sent).value();
+    const std::uint64_t steady = smarm::stats().channel_buffer_bytes;
+    for (int i = 0; i < kStream; ++i) {
+      // Bursts of 64 either way keep the backlog between 100K - 64 and 100K.
+      if (i % 128 < 64) {
+        ASSERT_EQ(rx.recv().value(), got++);
+      } else {
+        tx.send(sent++).value();
+      }
+      if (i % 4096 == 0) {
+        ASSERT_EQ(smarm::stats().channel_buffer_bytes, steady) << "at " << i;
+      }
+    }
+    EXPECT_EQ(smarm::stats().channel_buffer_bytes, steady);
+  });
+  ASSERT_TRUE(is_ok(r));
+}
+
+TEST(ChannelMemoryTest, ValuesKeepTheirOrderAcrossShrinksAndGrowths) {
+  // Waves of sends and receives that make the ring shrink and grow again, with values
+  // wrapped around the ring's end: every value arrives once, in order.
+  auto r = smarm::test::run_on(1, [] {
+    auto [tx, rx] = smarm::channel<std::string>();
+    std::uint64_t sent = 0, got = 0;
+    const int top = smarm::test::scaled(50'000, 20'000, 20'000);
+    for (int wave = 0; wave < 6; ++wave) {
+      const int up = top >> (wave % 3);
+      for (int i = 0; i < up; ++i) tx.send(std::to_string(sent++)).value();
+      const std::uint64_t keep = (sent - got) / 16;
+      while (sent - got > keep) ASSERT_EQ(rx.recv().value(), std::to_string(got++));
+    }
+    while (got < sent) ASSERT_EQ(rx.recv().value(), std::to_string(got++));
+    EXPECT_TRUE(has_errc(rx.try_recv(), Errc::WouldBlock));
+  });
+  ASSERT_TRUE(is_ok(r));
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -211,6 +212,34 @@ TEST_P(SpawnWorkersTest, PanickingRootMakesRunReturnPanicked) {
   auto r = run([]() -> int { throw std::runtime_error("root boom"); });
   ASSERT_TRUE(has_errc(r, Errc::Panicked));
   EXPECT_EQ(r.error().message(), "std::runtime_error: root boom");
+  ASSERT_TRUE(r.error().exception());
+  EXPECT_THROW(std::rethrow_exception(r.error().exception()), std::runtime_error);
+}
+
+TEST_P(SpawnWorkersTest, JoinOfAPanickedActorCarriesTheException) {
+  struct Custom {
+    int code;
+  };
+  auto r = run([] {
+    auto h = smarm::spawn([]() -> int { throw Custom{7}; });
+    auto j = h.join();
+    EXPECT_TRUE(has_errc(j, Errc::Panicked));
+    if (j) return -1;
+    try {
+      std::rethrow_exception(j.error().exception());
+    } catch (const Custom& c) {
+      return c.code;
+    } catch (...) {
+    }
+    return -2;
+  });
+  ASSERT_TRUE(is_ok(r));
+  EXPECT_EQ(*r, 7);
+}
+
+TEST(SpawnTest, ErrorsOtherThanPanickedCarryNoException) {
+  EXPECT_FALSE(smarm::Error(Errc::Closed, "closed").exception());
+  EXPECT_FALSE(smarm::Error(Errc::TimedOut).exception());
 }
 
 TEST_P(SpawnWorkersTest, SpawnOptionsStackSizeIsHonoured) {

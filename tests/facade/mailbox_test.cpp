@@ -280,6 +280,77 @@ TEST_P(MailboxWorkersTest, AskADeadOrSilentTargetIsClosed) {
   ASSERT_TRUE(is_ok(r));
 }
 
+TEST_P(MailboxWorkersTest, AskToAHandlerThatThrowsIsPanickedWithJoinsText) {
+  // Erlang's gen_server:call exits with the callee's reason; ask() returns Panicked with
+  // the text join() gives and the exception itself, instead of a bare Closed.
+  auto r = run([] {
+    auto [addr, h] = smarm::spawn_actor<CounterMsg>([](smarm::Mailbox<CounterMsg>& mb) {
+      for (;;) {
+        auto got = mb.recv(smarm::overloaded{
+            [](Add) {},
+            [](Get) { throw std::out_of_range("no such counter"); },
+            [](Stop) {},
+        });
+        if (!got) return;
+      }
+    });
+    auto asked = smarm::ask(addr, Get{}, 1h);
+    ASSERT_FALSE(asked);
+    EXPECT_EQ(asked.error().code(), Errc::Panicked);
+    auto joined = h.join();
+    ASSERT_FALSE(joined);
+    EXPECT_EQ(joined.error().code(), Errc::Panicked);
+    EXPECT_EQ(asked.error().message(), joined.error().message());
+    EXPECT_NE(asked.error().message().find("std::out_of_range: no such counter"), std::string::npos)
+        << asked.error().message();
+    ASSERT_TRUE(asked.error().exception());
+    EXPECT_THROW(std::rethrow_exception(asked.error().exception()), std::out_of_range);
+    ASSERT_TRUE(joined.error().exception());
+    EXPECT_THROW(std::rethrow_exception(joined.error().exception()), std::out_of_range);
+  });
+  ASSERT_TRUE(is_ok(r));
+}
+
+TEST(MailboxTest, AReplySentBeforeTheHandlerThrowsWins) {
+  auto r = smarm::test::run_on(1, [] {
+    auto [addr, h] = smarm::spawn_actor<CounterMsg>([](smarm::Mailbox<CounterMsg>& mb) {
+      (void)mb.recv(smarm::overloaded{
+          [](Add) {},
+          [](Get g) {
+            (void)g.reply_to.send(5);
+            throw std::runtime_error("after the reply");
+          },
+          [](Stop) {},
+      });
+    });
+    EXPECT_EQ(smarm::ask(addr, Get{}, 1h).value(), 5);
+    auto joined = h.join();
+    ASSERT_FALSE(joined);
+    EXPECT_EQ(joined.error().code(), Errc::Panicked);
+  });
+  ASSERT_TRUE(is_ok(r));
+}
+
+TEST(MailboxTest, ANonRequestMessageWhoseHandlerThrowsStillPanicsTheActor) {
+  auto r = smarm::test::run_on(1, [] {
+    auto [addr, h] = smarm::spawn_actor<CounterMsg>([](smarm::Mailbox<CounterMsg>& mb) {
+      (void)mb.recv(smarm::overloaded{
+          [](Add) { throw std::logic_error("bad add"); },
+          [](Get) {},
+          [](Stop) {},
+      });
+    });
+    addr.send(Add{1}).value();
+    auto joined = h.join();
+    ASSERT_FALSE(joined);
+    EXPECT_EQ(joined.error().code(), Errc::Panicked);
+    EXPECT_THROW(std::rethrow_exception(joined.error().exception()), std::logic_error);
+    // A later ask finds the actor gone.
+    EXPECT_EQ(smarm::ask(addr, Get{}, 1h).error().code(), Errc::Closed);
+  });
+  ASSERT_TRUE(is_ok(r));
+}
+
 TEST(MailboxTest, AskWithZeroOrNegativeTimeoutSendsNothing) {
   auto r = smarm::test::run_on(1, [] {
     std::atomic<int> requests{0};

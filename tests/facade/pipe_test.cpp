@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <numeric>
 #include <ranges>
@@ -578,6 +579,13 @@ void expect_failure(const smarm::Result<T>& r, const std::string& message) {
   EXPECT_TRUE(has_errc(r, Errc::Panicked));
   if (!r) {
     EXPECT_EQ(r.error().message(), message);
+    // The exception itself travels with the error, to be caught by type.
+    ASSERT_TRUE(r.error().exception());
+    if (message.ends_with("boom")) {
+      EXPECT_THROW(std::rethrow_exception(r.error().exception()), Boom);
+    } else {
+      EXPECT_THROW(std::rethrow_exception(r.error().exception()), int);
+    }
   }
   EXPECT_TRUE(at_baseline());
 }

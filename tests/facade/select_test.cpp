@@ -3,10 +3,12 @@
 // happens (no value consumed or sent by a case that did not fire), closed channels,
 // timeouts (zero and negative too), otherwise(), cancellation, fairness among ready
 // cases, and exactly-once delivery while selects race senders and time out (T=2).
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -326,6 +328,110 @@ TEST(SelectTest, ReadyCasesAreChosenFairly) {
     EXPECT_EQ(rx1.size() + rx2.size(), static_cast<std::size_t>(kRounds));
   });
   ASSERT_TRUE(is_ok(r));
+}
+
+// fill(tx, n) queues n values, so that the channel stays ready for n selects.
+void fill(smarm::Sender<int>& tx, int n) {
+  for (int i = 0; i < n; ++i) tx.send(i).value();
+}
+
+// wins_of(select_once) runs kFairRounds selects and counts how often each case fired.
+constexpr int kFairRounds = 10000;
+template <std::size_t N, class SelectOnce>
+std::array<int, N> wins_of(SelectOnce select_once) {
+  std::array<int, N> wins{};
+  for (int i = 0; i < kFairRounds; ++i) {
+    auto s = select_once();
+    EXPECT_TRUE(s);
+    if (s.index() < N) ++wins[s.index()];
+  }
+  return wins;
+}
+
+// expect_fair(wins, a, b): the ready cases a and b each fired at least 45% of the time.
+template <std::size_t N>
+void expect_fair(const std::array<int, N>& wins, std::size_t a, std::size_t b) {
+  EXPECT_GE(wins[a], kFairRounds * 45 / 100) << wins[a] << " vs " << wins[b];
+  EXPECT_GE(wins[b], kFairRounds * 45 / 100) << wins[a] << " vs " << wins[b];
+}
+
+TEST(SelectTest, ATimeoutCaseDoesNotBiasTheReadyCases) {
+  // Two always-ready channels beside after(): each must fire about half the time. With a
+  // random start drawn over all three cases (the timeout included) the first channel won
+  // 2/3 of them.
+  auto r = smarm::test::run_on(1, [] {
+    auto rx1_ch = smarm::channel<int>();
+    auto& tx1 = rx1_ch.tx;
+    auto& rx1 = rx1_ch.rx;
+    auto rx2_ch = smarm::channel<int>();
+    auto& tx2 = rx2_ch.tx;
+    auto& rx2 = rx2_ch.rx;
+    fill(tx1, kFairRounds);
+    fill(tx2, kFairRounds);
+    const auto wins = wins_of<3>(
+        [&] { return smarm::select(smarm::recv(rx1), smarm::recv(rx2), smarm::after(1h)); });
+    EXPECT_EQ(wins[2], 0);
+    expect_fair(wins, 0, 1);
+  });
+  ASSERT_TRUE(is_ok(r));
+}
+
+TEST(SelectTest, AnOtherwiseCaseDoesNotBiasTheReadyCases) {
+  auto r = smarm::test::run_on(1, [] {
+    auto rx1_ch = smarm::channel<int>();
+    auto& tx1 = rx1_ch.tx;
+    auto& rx1 = rx1_ch.rx;
+    auto rx2_ch = smarm::channel<int>();
+    auto& tx2 = rx2_ch.tx;
+    auto& rx2 = rx2_ch.rx;
+    fill(tx1, kFairRounds);
+    fill(tx2, kFairRounds);
+    const auto wins = wins_of<3>(
+        [&] { return smarm::select(smarm::otherwise(), smarm::recv(rx1), smarm::recv(rx2)); });
+    EXPECT_EQ(wins[0], 0);
+    expect_fair(wins, 1, 2);
+  });
+  ASSERT_TRUE(is_ok(r));
+}
+
+TEST(SelectTest, IdleCasesBetweenReadyOnesDoNotBiasThem) {
+  // [ready, idle, idle, ready]: a walk from a random start reaches the last case from
+  // three of the four starts; a fresh permutation per poll gives each ready case half.
+  auto r = smarm::test::run_on(1, [] {
+    auto rx1_ch = smarm::channel<int>();
+    auto& tx1 = rx1_ch.tx;
+    auto& rx1 = rx1_ch.rx;
+    auto idle_rx1_ch = smarm::channel<int>();
+    auto& idle_rx1 = idle_rx1_ch.rx;
+    auto idle_rx2_ch = smarm::channel<int>();
+    auto& idle_rx2 = idle_rx2_ch.rx;
+    auto rx2_ch = smarm::channel<int>();
+    auto& tx2 = rx2_ch.tx;
+    auto& rx2 = rx2_ch.rx;
+    fill(tx1, kFairRounds);
+    fill(tx2, kFairRounds);
+    const auto wins = wins_of<4>([&] {
+      return smarm::select(smarm::recv(rx1), smarm::recv(idle_rx1), smarm::recv(idle_rx2),
+                           smarm::recv(rx2));
+    });
+    EXPECT_EQ(wins[1] + wins[2], 0);
+    expect_fair(wins, 0, 3);
+  });
+  ASSERT_TRUE(is_ok(r));
+}
+
+TEST(SelectTest, EveryOrderOfThreeReadyCasesIsDrawn) {
+  // The shuffle itself: over many draws of three elements, all 3! orders appear, each
+  // near 1/6 (a rotation-only draw would produce just 3 of them).
+  std::map<std::array<std::uint8_t, 3>, int> seen;
+  constexpr int kDraws = 60000;
+  for (int i = 0; i < kDraws; ++i) {
+    std::array<std::uint8_t, 3> order{0, 1, 2};
+    smarm::detail::select_shuffle(order.data(), order.size());
+    ++seen[order];
+  }
+  ASSERT_EQ(seen.size(), 6u);
+  for (const auto& [order, n] : seen) EXPECT_GE(n, kDraws / 6 * 9 / 10);
 }
 
 TEST(SelectTest, MoveOnlyValuesTravelThroughEveryPath) {

@@ -7,13 +7,17 @@
 // io_uring (the uring preset). A backend that cannot start here skips the suite with the
 // reason — unless SMARM_REQUIRE_URING=1, which CI sets, so a green CI means io_uring ran.
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -670,6 +674,196 @@ TEST_F(IoTest, BlockOnIoIsBoundedByBlockingThreads) {
   EXPECT_TRUE(is_ok(r));
   EXPECT_LE(peak.load(), 2);
   EXPECT_GE(peak.load(), 1);
+}
+
+// accept_backoff_child runs in a forked child (its RLIMIT_NOFILE stays there): a
+// connection waits in the listener's backlog while the descriptor table is full. It
+// returns 0, or a code naming the first check that failed (stderr says more).
+int accept_backoff_child() {
+  int code = 0;
+  auto fail = [&](int c, const std::string& why) {
+    if (code == 0) {
+      code = c;
+      std::fprintf(stderr, "accept backoff child: %s\n", why.c_str());
+    }
+  };
+  auto r = smarm::runtime::init(smarm::Config::exact(2)).run([&] {
+    auto l = io::TcpListener::bind("127.0.0.1", 0);
+    if (!l) return fail(2, "bind: " + l.error().message());
+    // A plain blocking client: connect completes from the backlog, before any accept.
+    const int client = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(l->port());
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (client < 0 || ::connect(client, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0)
+      return fail(3, "client connect failed");
+    // Fill the table: a low soft limit just above what is open, then /dev/null to the top.
+    const int probe = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    rlimit low{};
+    ::getrlimit(RLIMIT_NOFILE, &low);
+    low.rlim_cur = static_cast<rlim_t>(probe + 8);
+    if (probe < 0 || ::setrlimit(RLIMIT_NOFILE, &low) != 0) return fail(4, "setrlimit");
+    std::vector<int> fillers{probe};
+    for (int fd; (fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;) fillers.push_back(fd);
+    if (errno != EMFILE) return fail(5, "filling the table did not end in EMFILE");
+
+    // One second of a loop that calls accept again after each failure (as a server's
+    // accept loop does): each call tries the system call once, after its backoff.
+    int attempts = 0;
+    const auto start = smarm::Clock::now();
+    while (smarm::Clock::now() - start < 1s) {
+      auto c = l->accept();
+      if (c) return fail(6, "accept succeeded with the table full");
+      if (c.error().code() != Errc::ResourceExhausted)
+        return fail(7, "accept failed with " + c.error().message());
+      if (c.error().message().find("EMFILE") == std::string::npos)
+        return fail(8, "the error does not name EMFILE: " + c.error().message());
+      ++attempts;
+    }
+    std::fprintf(stderr, "accept backoff child: %d attempts in the first second\n", attempts);
+    if (attempts < 2 || attempts > 15)
+      return fail(9, std::to_string(attempts) + " accept attempts in one second (want 2..15)");
+
+    // An accept whose deadline falls inside the backoff does not try: TimedOut.
+    auto early = l->accept(smarm::Clock::now() + 1ms);
+    if (early || early.error().code() != Errc::TimedOut)
+      return fail(10, "an accept with a deadline inside the backoff did not time out");
+
+    // Free one descriptor: the waiting connection is taken within one backoff step (1 s).
+    ::close(fillers.back());
+    fillers.pop_back();
+    const auto freed = smarm::Clock::now();
+    auto c = l->accept(freed + 30s);
+    const auto took = smarm::Clock::now() - freed;
+    if (!c) return fail(11, "accept after a descriptor was freed: " + c.error().message());
+    if (took > 3s) return fail(12, "recovery took longer than a backoff step");
+    // The backoff is reset: an accept with nothing pending just waits for its deadline.
+    // (The connection is closed first: Linux takes a descriptor before it looks at the
+    // backlog, so with the table full even an idle accept fails with EMFILE.)
+    c->close();
+    auto idle = l->accept(smarm::Clock::now() + 20ms);
+    if (idle || idle.error().code() != Errc::TimedOut)
+      return fail(13, "after recovery an idle accept did not time out");
+    for (int fd : fillers) ::close(fd);
+    ::close(client);
+  });
+  if (!r) fail(1, "run: " + r.error().message());
+  return code;
+}
+
+TEST_F(IoTest, AcceptBacksOffWhileDescriptorsAreExhausted) {
+  // Forked, so that the low descriptor limit stays in the child. No runtime runs here at
+  // fork time (each test is its own process), so the child may start one.
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) ::_exit(accept_backoff_child());
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status)) << "the child died: status " << status;
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "see the child's line on stderr";
+}
+
+// Gate is a one-shot latch a blocking-pool job can wait on (a plain thread may block).
+struct Gate {
+  std::atomic<bool> open{false};
+  void wait() const {
+    while (!open.load()) std::this_thread::sleep_for(1ms);
+  }
+};
+
+TEST_F(IoTest, BlockOnIoCancelledWhileQueuedNeverRunsItsJob) {
+  // One blocking thread, held by a first job: the second caller's job waits in the queue.
+  // Cancelling that caller takes its job back at once; it never runs, even after the
+  // thread frees up.
+  Gate gate;
+  std::atomic<bool> first_started{false}, second_ran{false};
+  auto r = smarm::test::run_checked(smarm::Config::exact(2).blocking_threads(1), [&] {
+    auto holder = smarm::spawn([&] {
+      return io::block_on_io([&] {
+        first_started = true;
+        gate.wait();
+        return 7;
+      });
+    });
+    while (!first_started.load()) (void)smarm::sleep_for(1ms);
+    auto queued = smarm::spawn([&] { return io::block_on_io([&] { second_ran = true; }); });
+    (void)smarm::sleep_for(20ms);  // let it queue (the assertions hold either way)
+    ASSERT_TRUE(is_ok(queued.cancel()));
+    auto q = queued.join();
+    ASSERT_TRUE(is_ok(q));
+    EXPECT_TRUE(has_errc(*q, Errc::Cancelled));
+    EXPECT_FALSE(gate.open.load());  // it did not wait for the running job
+    gate.open = true;
+    auto h = holder.join();
+    ASSERT_TRUE(is_ok(h));
+    ASSERT_TRUE(is_ok(*h));
+    EXPECT_EQ(**h, 7);
+    // The thread is free again; the cancelled job is not in its queue any more.
+    EXPECT_TRUE(is_ok(io::block_on_io([] {})));
+  });
+  EXPECT_TRUE(is_ok(r));
+  EXPECT_FALSE(second_ran.load());
+}
+
+TEST_F(IoTest, BlockOnIoCancelledWhileRunningWaitsForItsJob) {
+  // A running job may use the caller's stack: the caller waits for it and gets its value.
+  Gate gate;
+  std::atomic<bool> started{false};
+  auto r = smarm::test::run_checked(smarm::Config::exact(2).blocking_threads(1), [&] {
+    auto caller = smarm::spawn([&] {
+      int on_my_stack = 0;
+      auto v = io::block_on_io([&] {
+        started = true;
+        gate.wait();
+        on_my_stack = 42;
+        return on_my_stack;
+      });
+      EXPECT_EQ(on_my_stack, 42);
+      return v;
+    });
+    while (!started.load()) (void)smarm::sleep_for(1ms);
+    ASSERT_TRUE(is_ok(caller.cancel()));
+    (void)smarm::sleep_for(10ms);
+    gate.open = true;
+    auto v = caller.join();
+    ASSERT_TRUE(is_ok(v));
+    ASSERT_TRUE(is_ok(*v));
+    EXPECT_EQ(**v, 42);
+  });
+  EXPECT_TRUE(is_ok(r));
+}
+
+TEST_F(IoTest, ShutdownDropsTheQueuedJobsOfCancelledCallers) {
+  // The root returns while one job runs (briefly) and two more wait behind it, each of
+  // which would sleep far past the shutdown grace. Shutdown cancels their callers, which
+  // take their jobs back: run() returns after the running job, and the queued ones
+  // never start. Before, they ran in turn and the grace watchdog aborted the process.
+  std::atomic<int> queued_ran{0};
+  std::atomic<bool> first_started{false};
+  const auto start = std::chrono::steady_clock::now();
+  auto r = smarm::test::run_checked(smarm::Config::exact(2).blocking_threads(1).shutdown_grace(20s),
+                                    [&] {
+                                      smarm::spawn([&] {
+                                        (void)io::block_on_io([&] {
+                                          first_started = true;
+                                          std::this_thread::sleep_for(50ms);
+                                        });
+                                      }).detach();
+                                      while (!first_started.load()) (void)smarm::sleep_for(1ms);
+                                      for (int i = 0; i < 2; ++i)
+                                        smarm::spawn([&] {
+                                          (void)io::block_on_io([&] {
+                                            ++queued_ran;
+                                            std::this_thread::sleep_for(60s);
+                                          });
+                                        }).detach();
+                                      (void)smarm::sleep_for(10ms);  // let them queue
+                                    });
+  EXPECT_TRUE(is_ok(r));
+  EXPECT_EQ(queued_ran.load(), 0);
+  // Not a timing bound: the old behaviour took 60 s per queued job, or aborted at 20 s.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 15s);
 }
 
 TEST_F(IoTest, ProcessSignalsArriveAsMessagesAndDispositionsComeBack) {

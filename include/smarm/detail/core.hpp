@@ -4,12 +4,13 @@
 // Not part of the public API. Templates (spawn, JoinHandle, channels) are written against
 // these declarations; their definitions live in src/core. Everything here is safe to call
 // from any thread: outside an actor current_actor() is null and the blocking entry points
-// report Errc::NotInActor.
+// report Errc::NotInActor (Errc::Forked in a forked child: not_in_actor below).
 #pragma once
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <string>
 
 #include <smarm/error.hpp>
@@ -53,6 +54,18 @@ bool is_cancelled(const Actor* a) noexcept;
 // the wait's deadline in steady_clock nanoseconds, if it has one (kNoDeadline: none) — the
 // caller arms its own timer, park only records it.
 void park(WaitKind kind, const void* object, std::int64_t until = kNoDeadline) noexcept;
+// not_in_actor(what) is the error of a call that needs an actor, made outside one:
+// NotInActor with `what` as its message — or Forked, in a child forked from a process
+// running a runtime, where no thread is an actor any more (src/core/fork.hpp).
+// not_in_actor_code() is its code alone.
+Error not_in_actor(const std::string& what);
+Errc not_in_actor_code() noexcept;
+
+// describe_current_exception() gives "<type>: <what()>" for the exception being handled
+// (call it inside a catch block), the text of every Panicked error; *type_len, if given,
+// receives the length of the "<type>" part.
+std::string describe_current_exception(std::uint32_t* type_len = nullptr);
+
 // unpark(w) makes w runnable if it is parked, or makes its next park() return at once if
 // it is running. Callable from any thread; a stale w is ignored.
 void unpark(WaiterId w) noexcept;
@@ -81,6 +94,8 @@ class TaskBase {
 
   Status status() const noexcept { return status_.load(std::memory_order_acquire); }
   const std::string& panic_message() const noexcept { return panic_message_; }
+  // panic_exception() is the exception the body ended with (null unless Panicked).
+  const std::exception_ptr& panic_exception() const noexcept { return panic_exception_; }
   Pid pid() const noexcept { return pid_; }
 
   // Fields below are written by the runtime (src/core/actor.cpp).
@@ -96,6 +111,7 @@ class TaskBase {
   // JoinStates put their first member, and using it would grow every task by 8 bytes.
   std::uint32_t panic_type_len_ = 0;
   std::string panic_message_;
+  std::exception_ptr panic_exception_;
   Pid pid_;
   // NOLINTEND(readability-identifier-naming)
 };

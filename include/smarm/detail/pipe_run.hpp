@@ -83,9 +83,9 @@ class PipeRun {
     try {
       body();
     } catch (const std::exception& e) {
-      fail(stage, kind, Errc::Panicked, e.what());
+      fail(stage, kind, Errc::Panicked, e.what(), std::current_exception());
     } catch (...) {
-      fail(stage, kind, Errc::Panicked, "unknown exception");
+      fail(stage, kind, Errc::Panicked, "unknown exception", std::current_exception());
     }
   }
 
@@ -102,11 +102,14 @@ class PipeRun {
     return true;
   }
 
-  // fail(stage, kind, code, what) records "stage <n> (<kind>): <what>" if nothing failed
-  // before, then tears the whole pipeline down.
-  void fail(std::size_t stage, const char* kind, Errc code, const std::string& what) {
+  // fail(stage, kind, code, what, exception) records "stage <n> (<kind>): <what>" (and,
+  // for a panic, the exception) if nothing failed before, then tears the whole pipeline
+  // down.
+  void fail(std::size_t stage, const char* kind, Errc code, const std::string& what,
+            std::exception_ptr exception = nullptr) {
     if (!failed_.exchange(true, std::memory_order_acq_rel))
-      error_.emplace(code, "stage " + std::to_string(stage) + " (" + kind + "): " + what);
+      error_.emplace(code, "stage " + std::to_string(stage) + " (" + kind + "): " + what,
+                     std::move(exception));
     cut(kAll);
   }
 
@@ -139,7 +142,7 @@ class PipeRun {
       auto r = HandleAccess::join(h, JoinMode::IgnoreCancel);
       // Stage bodies catch everything; a panic here is the pipeline's own bug.
       if (!r && r.error().code() == Errc::Panicked)
-        fail(0, "pipe", Errc::Panicked, r.error().message());
+        fail(0, "pipe", Errc::Panicked, r.error().message(), r.error().exception());
     }
     handles_.clear();
   }
