@@ -361,7 +361,7 @@ class SelectRun {
   }
 
   Out fail(Errc code, const char* what) { return fail(Error(code, what)); }
-  Out fail(Error e) {
+  Out fail(Error&& e) {
     out_.index_ = Out::npos;
     out_.error_ = std::move(e);
     return std::move(out_);

@@ -34,10 +34,8 @@ void on_fork_child() noexcept {
 
 void runtime_born() noexcept {
   // A function-local static: registered once per process, by the first runtime.
-  static const bool registered = [] {
-    return ::pthread_atfork(nullptr, nullptr, on_fork_child) == 0;
-  }();
-  (void)registered;
+  static const bool kRegistered = ::pthread_atfork(nullptr, nullptr, on_fork_child) == 0;
+  (void)kRegistered;
   g_live_runtimes.fetch_add(1, std::memory_order_relaxed);
 }
 

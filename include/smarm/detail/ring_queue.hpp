@@ -6,7 +6,7 @@
 // move-only types work. Not thread-safe: the channel's lock guards it.
 //
 // It also gives memory back: once the live count has stayed below a quarter of the
-// capacity for kShrinkAfterPops(cap) pops in a row, wants_shrink() says so and
+// capacity for shrink_after_pops(cap) pops in a row, wants_shrink() says so and
 // shrink_target() is a ring of at most twice the live count (never below kKeepBytes).
 // The channel allocates that ring without its lock, swaps it in under the lock
 // (shrink_into) and frees the old one after unlocking, so no allocator call is made with
@@ -103,7 +103,7 @@ class RingQueue {
   // --- Giving memory back (see the top of this file).
   //
   // wants_shrink() says whether the live count has stayed low long enough.
-  bool wants_shrink() const noexcept { return low_pops_ >= kShrinkAfterPops(cap_); }
+  bool wants_shrink() const noexcept { return low_pops_ >= shrink_after_pops(cap_); }
   // shrink_target() is the capacity to shrink to: the smallest power of two that holds
   // the live count, at most twice it, and not below what kKeepBytes holds.
   std::size_t shrink_target() const noexcept {
@@ -167,7 +167,7 @@ class RingQueue {
   // before the ring shrinks: an eighth of the capacity (so the values moved by a shrink,
   // at most a quarter of the capacity, cost at most two moves per pop that paid for it),
   // and at least 1024 (a short lull in a steady stream does not reallocate).
-  static constexpr std::size_t kShrinkAfterPops(std::size_t cap) noexcept {
+  static constexpr std::size_t shrink_after_pops(std::size_t cap) noexcept {
     return std::max<std::size_t>(1024, cap / 8);
   }
 
