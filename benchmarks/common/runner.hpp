@@ -36,12 +36,16 @@
 
 namespace smarm::bench {
 
+// Threads::Two marks a workload whose default is T=2 only (the "under load" ones).
+enum class Threads : unsigned char { Default, Two };
+
 // Workload is one row of a runner's table: a name on the command line and what runs it.
 struct Workload {
   const char* name;
   bool mt;  // also run at T=2 by default
   void (*run)(Reporter&, std::size_t);
   const char* what;
+  Threads threads = Threads::Default;
 };
 
 // Program names a runner in its usage and error messages.
@@ -161,8 +165,12 @@ inline int run_main(int argc, char** argv, const Program& program,
   for (const Workload* w : selected) {
     std::vector<std::size_t> ts = threads;
     if (ts.empty()) {
-      ts.push_back(1);
-      if (w->mt) ts.push_back(2);
+      if (w->threads == Threads::Two) {
+        ts.push_back(2);
+      } else {
+        ts.push_back(1);
+        if (w->mt) ts.push_back(2);
+      }
     }
     for (std::size_t t : ts) w->run(rep, t);
   }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// main.cpp — smarm-bench, the workload runner (BENCHMARKS.md W1-W5, W7, W7b, W8, W8b, W9; TL).
+// main.cpp — smarm-bench, the workload runner (BENCHMARKS.md W1-W5, W7, W7b, W8, W8b, W9; TL;
+// under load: W10, W7c, W11, TL1M).
 //
 //   smarm-bench W1 --threads 2      one workload at T=2
 //   smarm-bench W2 W3 --runs 9      several workloads, 9 timed runs each
@@ -37,6 +38,15 @@ constexpr bench::Workload kWorkloads[] = {
     {"W8b", false, bench::run_w8b_memory, "memory per parked actor, N=1,000,000"},
     {"W9", false, bench::run_w9_switch, "yield_now switch, 10,000,000 switches"},
     {"TL", false, bench::run_tl_timer_lateness, "timer lateness: 1,000 sleeps of 1 ms, idle"},
+    {"W10", false, bench::run_w10_fairness,
+     "fairness: N = 2, 10, 1000 allocating CPU-bound actors for 2 s", bench::Threads::Two},
+    {"W7c", false, bench::run_w7c_responsiveness,
+     "responsiveness: 1 ms sleeper and SIGUSR1 beside 10,000 CPU-bound actors",
+     bench::Threads::Two},
+    {"W11", false, bench::run_w11_handoff,
+     "hand-off: sleeper and pipe reader on a worker blocked 500 ms", bench::Threads::Two},
+    {"TL1M", false, bench::run_tl1m_timers,
+     "timers at scale: 1,000,000 actors sleep to random deadlines in 3 s", bench::Threads::Two},
 };
 
 }  // namespace

@@ -30,5 +30,10 @@ void run_w8_memory(Reporter& rep, std::size_t threads);
 void run_w8b_memory(Reporter& rep, std::size_t threads);
 void run_w9_switch(Reporter& rep, std::size_t threads);
 void run_tl_timer_lateness(Reporter& rep, std::size_t threads);
+// Under load (BENCHMARKS.md; T=2 by default).
+void run_w10_fairness(Reporter& rep, std::size_t threads);
+void run_w7c_responsiveness(Reporter& rep, std::size_t threads);
+void run_w11_handoff(Reporter& rep, std::size_t threads);
+void run_tl1m_timers(Reporter& rep, std::size_t threads);
 
 }  // namespace smarm::bench

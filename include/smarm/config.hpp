@@ -9,10 +9,21 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include <smarm/error.hpp>
 
 namespace smarm {
+
+// WorkersSource says where Config::workers() came from (dump_actors prints it).
+enum class WorkersSource : std::uint8_t {
+  Affinity,     // one worker per CPU of the process's affinity mask
+  Cgroup,       // fewer: the container's CPU quota (cgroup cpu.max / cfs_quota_us), rounded up
+  Environment,  // SMARM_WORKERS=N
+  Config,       // workers(n), exact(n), or run(f) (which is exact(1))
+};
+// workers_source_name gives "affinity", "cgroup", "SMARM_WORKERS" or "Config".
+const char* workers_source_name(WorkersSource s) noexcept;
 
 // GuardMode says how the guard region below each actor stack is made inaccessible.
 enum class GuardMode : std::uint8_t {
@@ -23,13 +34,20 @@ enum class GuardMode : std::uint8_t {
 
 class Config {
  public:
-  // Config() runs one worker per CPU in the process's affinity mask.
+  // Config() runs one worker per CPU in the process's affinity mask — fewer in a
+  // container with a CPU quota (cgroup v2 cpu.max, or v1 cpu.cfs_quota_us): the quota
+  // rounded up, but at least 2 (Go, the JVM and .NET do the same). Both are read once per
+  // process. SMARM_WORKERS=N in the environment (1..1024) replaces that default, like Go's
+  // GOMAXPROCS; a value that is not such a number makes run() return InvalidConfig naming
+  // it. workers(n) and exact(n) win over all of these. workers_source() says which one
+  // gave the count.
   Config();
   // exact(n) runs exactly n workers (n >= 1; 0 is reported by run() as InvalidConfig).
   static Config exact(std::size_t n) { return Config().workers(n); }
 
   Config& workers(std::size_t n) {
     workers_ = n;
+    workers_source_ = WorkersSource::Config;
     return *this;
   }
   // stack_size is the usable size of each actor stack, rounded up to whole pages.
@@ -129,6 +147,7 @@ class Config {
   }
 
   std::size_t workers() const noexcept { return workers_; }
+  WorkersSource workers_source() const noexcept { return workers_source_; }
   std::size_t stack_size() const noexcept { return stack_size_; }
   std::size_t guard_size() const noexcept { return guard_size_; }
   GuardMode guard_mode() const noexcept { return guard_mode_; }
@@ -164,6 +183,10 @@ class Config {
 
  private:
   std::size_t workers_;
+  WorkersSource workers_source_ = WorkersSource::Affinity;
+  // SMARM_WORKERS as found when this Config was made, if it was not a valid count
+  // (reported by validate() unless workers() was set).
+  std::string bad_workers_env_;
   std::size_t stack_size_ = kDefaultStackSize;
   std::size_t guard_size_ = 0;
   GuardMode guard_mode_ = GuardMode::Auto;

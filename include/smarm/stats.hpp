@@ -23,6 +23,10 @@ struct WorkerStats {
   std::uint64_t channel_locks = 0;
   std::uint64_t channel_bias_revocations = 0;  // biases this worker had to take away
   std::uint64_t preemptions = 0;  // actors the allocator hook / SMARM_CHECK() switched out
+  std::uint64_t idle_ns = 0;      // time spent idle (spinning for work or asleep), in ns
+  // Samples in which the hand-off monitor found this worker blocked (no scheduling point
+  // for three timeslices while running an actor) and served its timers, queue and I/O.
+  std::uint64_t handoffs = 0;
 };
 
 struct Stats {
@@ -61,6 +65,8 @@ struct Stats {
       t.channel_locks += w.channel_locks;
       t.channel_bias_revocations += w.channel_bias_revocations;
       t.preemptions += w.preemptions;
+      t.idle_ns += w.idle_ns;
+      t.handoffs += w.handoffs;
     }
     return t;
   }

@@ -228,7 +228,16 @@ Result<Pid> spawn_task(TaskBase* task, const SpawnOptions& options, SpawnLink li
   Pid pid = task->pid_;
   w->spawned.add();
   trace_spawn(w, *child, parent);
-  // Child first: the parent resumes as soon as the child parks or ends.
+  // A worker with preempted (pinned) actors is busy for a while: a never-run child goes
+  // to the least loaded worker if that one has less to do (the parent stays; pinned
+  // actors never move, so where a CPU-bound actor starts is where it stays). Otherwise,
+  // child first: the parent resumes as soon as the child parks or ends.
+  if (w->has_pinned()) {
+    if (Worker* v = w->sched.least_loaded_other(w); v && v->load() < w->load() - 1) {
+      v->give(*child);
+      return pid;
+    }
+  }
   w->start_child_first(parent, *child);
   return pid;
 }

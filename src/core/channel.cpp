@@ -7,7 +7,7 @@
 #include <smarm/detail/channel_core.hpp>
 #include <smarm/detail/ring_queue.hpp>
 
-#include "core/timer_heap.hpp"
+#include "core/timer_wheel.hpp"
 #include "core/worker.hpp"
 
 namespace smarm::detail {
@@ -78,7 +78,7 @@ Result<bool> ChannelCore::wait_recv_locked(Actor* self, void* slot,
   TimerEntry timer{deadline_ns, w.id, TimerReason::WaitTimeout};
   if (timed) current_worker()->timers.add(&timer);
   park(WaitKind::Recv, this, deadline_ns);
-  if (timed) TimerHeap::remove(&timer);
+  if (timed) TimerWheel::remove(&timer);
   // acquire: pairs with the sender's release store after it filled the slot.
   if (w.filled.load(std::memory_order_acquire)) return true;
   lock();
@@ -120,7 +120,7 @@ Result<bool> ChannelCore::wait_send_locked(Actor* self, Waiter& w,
   TimerEntry timer{deadline_ns, w.id, TimerReason::WaitTimeout};
   if (timed) current_worker()->timers.add(&timer);
   park(WaitKind::Send, this, deadline_ns);
-  if (timed) TimerHeap::remove(&timer);
+  if (timed) TimerWheel::remove(&timer);
   // acquire: pairs with the receiver's release store after it moved the value out.
   if (w.filled.load(std::memory_order_acquire)) return true;
   lock();

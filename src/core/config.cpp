@@ -1,28 +1,77 @@
 // SPDX-License-Identifier: Apache-2.0
 // config.cpp — Config defaults and validation; Pid formatting.
-#include <sched.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <optional>
 
 #include <smarm/config.hpp>
 #include <smarm/pid.hpp>
 
+#include "core/cpu_quota.hpp"
+
 namespace smarm {
 
 namespace {
-std::size_t cpus_in_affinity_mask() noexcept {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof set, &set) == 0) {
-    int n = CPU_COUNT(&set);
-    if (n > 0) return static_cast<std::size_t>(n);
-  }
-  return 1;
+
+// The default worker count and where it came from, read once per process (the affinity
+// mask and the cgroup files; a process that changes either later keeps the first answer).
+struct DefaultWorkers {
+  std::size_t n;
+  WorkersSource source;
+};
+const DefaultWorkers& default_workers() {
+  static const DefaultWorkers kDefault = [] {
+    const std::size_t affinity = detail::cpus_in_affinity_mask();
+    const std::size_t n = detail::workers_for(affinity, detail::cgroup_cpu_limit());
+    return DefaultWorkers{n, n < affinity ? WorkersSource::Cgroup : WorkersSource::Affinity};
+  }();
+  return kDefault;
 }
+
+// parse_workers reads SMARM_WORKERS: a whole number from 1 to Config::kMaxWorkers.
+std::optional<std::size_t> parse_workers(const char* text) {
+  std::size_t n = 0;
+  const char* p = text;
+  for (; *p >= '0' && *p <= '9'; ++p) {
+    n = n * 10 + static_cast<std::size_t>(*p - '0');
+    if (n > Config::kMaxWorkers) return std::nullopt;
+  }
+  if (p == text || *p != '\0' || n == 0) return std::nullopt;
+  return n;
+}
+
 }  // namespace
 
-Config::Config() : workers_(cpus_in_affinity_mask()) {}
+const char* workers_source_name(WorkersSource s) noexcept {
+  switch (s) {
+    case WorkersSource::Affinity:
+      return "affinity";
+    case WorkersSource::Cgroup:
+      return "cgroup";
+    case WorkersSource::Environment:
+      return "SMARM_WORKERS";
+    case WorkersSource::Config:
+      return "Config";
+  }
+  return "unknown";
+}
+
+Config::Config() {
+  const DefaultWorkers& d = default_workers();
+  workers_ = d.n;
+  workers_source_ = d.source;
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): read when a Config is made; smarm never writes env
+  if (const char* env = std::getenv("SMARM_WORKERS"); env && *env) {
+    if (auto n = parse_workers(env)) {
+      workers_ = *n;
+      workers_source_ = WorkersSource::Environment;
+    } else {
+      bad_workers_env_ = env;
+    }
+  }
+}
 
 Result<void> Config::validate() const {
   // Messages are formatted with snprintf: GCC 12 at -O3 -flto reports a false -Wrestrict
@@ -32,6 +81,13 @@ Result<void> Config::validate() const {
     std::snprintf(buf, sizeof buf, "Config::%s: %s (got %llu)", field, rule, got);
     return Error(Errc::InvalidConfig, buf);
   };
+  if (workers_source_ != WorkersSource::Config && !bad_workers_env_.empty()) {
+    char buf[200];
+    std::snprintf(buf, sizeof buf,
+                  "SMARM_WORKERS: must be a whole number from 1 to 1024 (got \"%.64s\")",
+                  bad_workers_env_.c_str());
+    return Error(Errc::InvalidConfig, buf);
+  }
   if (workers_ == 0) return bad("workers", "must be at least 1", 0);
   if (workers_ > kMaxWorkers) return bad("workers", "must be at most 1024", workers_);
   if (stack_size_ < 4096) return bad("stack_size", "must be at least 4096 bytes", stack_size_);

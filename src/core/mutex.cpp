@@ -15,7 +15,7 @@
 // be lost between 1's release of lock_ and its park.
 #include <smarm/detail/mutex_core.hpp>
 
-#include "core/timer_heap.hpp"
+#include "core/timer_wheel.hpp"
 #include "core/worker.hpp"
 
 namespace smarm::detail {
@@ -116,7 +116,7 @@ Result<void> MutexCore::lock_slow(Actor* self, std::int64_t deadline_ns) noexcep
     lock_.unlock();
     break;
   }
-  if (timed) TimerHeap::remove(&timer);
+  if (timed) TimerWheel::remove(&timer);
 
   if (owned) {
     // A hand-off that raced with the deadline is a success: the mutex was won. One that

@@ -208,6 +208,7 @@ SMARM_NO_TSAN void unconfigure_preempt() noexcept {
 }
 
 double ticks_per_us() noexcept { return clock_info().ticks_per_us; }
+SMARM_NO_TSAN std::uint64_t preempt_clock_now() noexcept { return read_clock(); }
 
 std::uint64_t timeslice_ticks(const Config& config) noexcept {
   const ClockInfo& c = clock_info();

@@ -22,6 +22,9 @@ void unconfigure_preempt() noexcept;
 // Config's timeslice into it.
 double ticks_per_us() noexcept;
 std::uint64_t timeslice_ticks(const Config& config) noexcept;
+// preempt_clock_now() reads the preemption clock (this thread's choice of it: call it on
+// a worker, after configure_preempt).
+std::uint64_t preempt_clock_now() noexcept;
 
 // The hook's countdown on this thread: how many allocations until the next look at the
 // clock. Exposed for tests (the allocating-loop test checks that it advanced).

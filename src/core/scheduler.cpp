@@ -15,7 +15,7 @@
 #include "core/fork.hpp"
 #include "core/lock_bias.hpp"
 #include "core/sanitizer.hpp"
-#include "core/timer_heap.hpp"
+#include "core/timer_wheel.hpp"
 #include "core/trace.hpp"
 #include "io/backend.hpp"
 #include "io/blocking_pool.hpp"
@@ -44,6 +44,7 @@ RuntimeMutex& scheduler_registry_mutex() noexcept { return g_registry_mu; }
 Scheduler::Scheduler(const Config& config)
     : stacks(config),
       slots(*this),
+      monitor(*this),
       config_(config),
       id_(g_next_runtime_id.fetch_add(1, std::memory_order_relaxed)),
       limit_actors_(config.max_actors() < Config::kMaxActors),
@@ -196,8 +197,10 @@ Result<void> Scheduler::run(TaskBase& root) {
     Worker* w = workers[i].get();
     w->thread = std::thread([w] { w->run_loop(); });
   }
+  if (workers.size() > 1) monitor.start();
   w0.run_loop();
   for (std::size_t i = 1; i < workers.size(); ++i) workers[i]->thread.join();
+  monitor.stop();
   if (stall_detector_) stalls_after_run_ = stall_detector_->stalls();
   stall_detector_.reset();
   // Every actor fiber released this token as its last act (switch_context): what they
@@ -214,6 +217,20 @@ Result<void> Scheduler::run(TaskBase& root) {
 
 // ---------------------------------------------------------------------------------------
 // Waking workers.
+
+Worker* Scheduler::least_loaded_other(const Worker* w) noexcept {
+  Worker* best = nullptr;
+  std::size_t best_load = 0;
+  for (auto& v : workers) {
+    if (v.get() == w) continue;
+    const std::size_t l = v->load();
+    if (!best || l < best_load) {
+      best = v.get();
+      best_load = l;
+    }
+  }
+  return best;
+}
 
 void Scheduler::notify_work() noexcept {
   // seq_cst fence: orders the push we just made before the reads below (see the idle
@@ -336,9 +353,10 @@ Stats Scheduler::stats() const {
 }
 
 std::string Scheduler::dump_actors() const {
-  std::string out = "smarm runtime " + std::to_string(id_) + ": " + std::to_string(workers.size()) +
-                    " worker(s), guard mode " + guard_mode_name(stacks.mode()) + ", " +
-                    std::to_string(live_actors()) + " live actor(s)\n";
+  std::string out =
+      "smarm runtime " + std::to_string(id_) + ": workers=" + std::to_string(workers.size()) +
+      " (from: " + workers_source_name(config_.workers_source()) + "), guard mode " +
+      guard_mode_name(stacks.mode()) + ", " + std::to_string(live_actors()) + " live actor(s)\n";
   std::lock_guard lock(names_mu);
   slots.for_each([&](Actor& a) {
     std::uint64_t s = a.state.load(std::memory_order_acquire);

@@ -30,6 +30,7 @@
 #include <smarm/stats.hpp>
 
 #include "core/actor.hpp"
+#include "core/handoff_monitor.hpp"
 #include "core/run_queue.hpp"
 #include "core/runtime_mutex.hpp"
 #include "core/slot_table.hpp"
@@ -80,7 +81,9 @@ class Scheduler {
   }
 
   // Wake-up plumbing.
-  void notify_work() noexcept;     // after pushing stealable work
+  void notify_work() noexcept;  // after pushing stealable work
+  // least_loaded_other(w) is the worker other than w with the smallest load(), or null.
+  Worker* least_loaded_other(const Worker* w) noexcept;
   void inject(Actor* a) noexcept;  // from a thread that is not our worker
   void wake_one() noexcept;
   void wake_all() noexcept;
@@ -115,6 +118,9 @@ class Scheduler {
 #endif
   // The threads of block_on_io() (src/io/blocking_pool.hpp), started on demand.
   std::unique_ptr<io::BlockingPool> blocking_pool;
+  // The hand-off monitor (core/handoff_monitor.hpp): runs while the workers do, when
+  // there is more than one.
+  HandoffMonitor monitor;
 
  private:
   void watchdog(std::chrono::steady_clock::time_point deadline);

@@ -91,8 +91,9 @@ StackAllocator::StackAllocator(const Config& config) : mode_(resolve_mode(config
   guard_size_ = round_up(guard, page);
   slot_size_ = guard_size_ + stack_size_;
   slots_per_slab_ = kSlabBytes / slot_size_ ? kSlabBytes / slot_size_ : 1;
-  // release() is noexcept and may run when memory is short: its list never grows past this.
+  // release() is noexcept and may run when memory is short: its lists never grow past this.
   released_.reserve(kReleaseBatch);
+  flushing_.reserve(kReleaseBatch);
 }
 
 StackAllocator::~StackAllocator() {
@@ -126,7 +127,9 @@ Result<void> StackAllocator::grow_locked() {
   auto* base = static_cast<char*>(p);
   try {
     slabs_.emplace_back(base, bytes);
-    free_.reserve(free_.size() + slots_per_slab_);
+    // Room for every slot of every slab: release() and flush() push freed slots back
+    // without allocating (they are noexcept).
+    free_.reserve(slabs_.size() * slots_per_slab_);
   } catch (const std::bad_alloc&) {
     if (!slabs_.empty() && slabs_.back().first == base) slabs_.pop_back();
     munmap(p, bytes);
@@ -195,27 +198,46 @@ void StackAllocator::release(Stack stack) noexcept {
     return;
   }
   sanitizer::unpoison_stack(stack.lo, stack.size);
-  std::lock_guard lock(mu_);
-  released_.push_back(stack.guard_lo());
-  if (released_.size() >= kReleaseBatch) flush_released_locked();
+  char* slot = stack.guard_lo();
+  std::unique_lock lock(mu_);
+  if (released_.size() < kReleaseBatch) {
+    released_.push_back(slot);
+    if (released_.size() < kReleaseBatch || flush_busy_) return;
+    // A full batch, and nobody flushing: this thread takes it (the lists swap, so the
+    // next batch collects in the other's reserved buffer) and flushes it unlocked.
+    flush_busy_ = true;
+    released_.swap(flushing_);
+    lock.unlock();
+    flush(flushing_);
+    return;
+  }
+  // The batch is full while another thread flushes the previous one: this slot goes
+  // back on its own rather than growing the list (no allocation here).
+  lock.unlock();
+  madvise(slot + guard_size_, stack_size_, MADV_DONTNEED);
+  lock.lock();
+  free_.push_back({slot, true});  // free_ has room for every slot (grow_locked)
 }
 
-void StackAllocator::flush_released_locked() noexcept {
+void StackAllocator::flush(std::vector<char*>& batch) noexcept {
   // Give the memory back but keep the slots (and their guards, which MADV_DONTNEED leaves
-  // in place). Adjacent slots form one range: one syscall, one TLB shootdown.
-  std::sort(released_.begin(), released_.end());
+  // in place). Adjacent slots form one range: one syscall, one TLB shootdown. None of
+  // these slots can be handed out meanwhile: they are on neither list.
+  std::sort(batch.begin(), batch.end());
   std::size_t i = 0;
-  while (i < released_.size()) {
+  while (i < batch.size()) {
     std::size_t j = i + 1;
-    while (j < released_.size() && released_[j] == released_[j - 1] + slot_size_) ++j;
+    while (j < batch.size() && batch[j] == batch[j - 1] + slot_size_) ++j;
     // From the first stack's low end to the last one's top (inner guards included).
-    char* lo = released_[i] + guard_size_;
-    char* hi = released_[j - 1] + slot_size_;
+    char* lo = batch[i] + guard_size_;
+    char* hi = batch[j - 1] + slot_size_;
     madvise(lo, static_cast<std::size_t>(hi - lo), MADV_DONTNEED);
-    for (std::size_t k = i; k < j; ++k) free_.push_back({released_[k], true});
     i = j;
   }
-  released_.clear();
+  std::lock_guard lock(mu_);
+  for (char* slot : batch) free_.push_back({slot, true});
+  batch.clear();
+  flush_busy_ = false;
 }
 
 }  // namespace smarm::detail

@@ -17,8 +17,11 @@
 // Freed stacks go to a per-worker pool (Worker::stack_pool) while it has room, hot and
 // ready; beyond it they are collected here and their pages returned in batches: the
 // batch is sorted by address and adjacent slots are dropped with one MADV_DONTNEED per
-// run (guards stay in place), because each call costs a TLB shootdown. Until a batch is
-// flushed its stacks are still warm, and allocate() reuses them first. Stacks of a non-default size
+// run (guards stay in place), because each call costs a TLB shootdown. The madvise runs
+// after the allocator's lock is released (an exiting actor that completes a batch does
+// not hold every spawn up for it), and the batch's slots are free again only once it
+// returned. Until a batch is flushed its stacks are still warm, and allocate() reuses
+// them first. Stacks of a non-default size
 // get a mapping of their own, unmapped when freed.
 #pragma once
 
@@ -85,7 +88,9 @@ class StackAllocator {
   };
   Result<void> install_guard(char* lo, std::size_t bytes) const noexcept;
   Result<void> grow_locked();
-  void flush_released_locked() noexcept;
+  // flush(batch) gives the pages of a batch of released slots back, outside the lock, and
+  // then makes the slots free (under it).
+  void flush(std::vector<char*>& batch) noexcept;
 
   std::size_t stack_size_;
   std::size_t guard_size_;
@@ -96,6 +101,10 @@ class StackAllocator {
   mutable RuntimeMutex mu_;
   std::vector<FreeSlot> free_;   // guarded by mu_
   std::vector<char*> released_;  // guarded by mu_; slots whose pages are still held
+  // The batch being flushed (owned by the flushing thread while flush_busy_), reserved
+  // like released_: the two are swapped, never reallocated.
+  std::vector<char*> flushing_;
+  bool flush_busy_ = false;                           // guarded by mu_
   std::vector<std::pair<char*, std::size_t>> slabs_;  // guarded by mu_
 };
 

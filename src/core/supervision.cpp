@@ -175,7 +175,7 @@ void supervision_exit(Actor* self, TaskBase& task, TaskBase::Status status,
   WatchEntry* list = r ? std::exchange(r->watchers, nullptr) : nullptr;
   lk.unlock();
   if (!r) return;
-  TimerHeap::remove(&r->deadline);  // a no-op if it was never armed or has fired
+  TimerWheel::remove(&r->deadline);  // a no-op if it was never armed or has fired
 
   if (list) {
     const Pid pid{sched.id(), self->index, state::generation(was)};

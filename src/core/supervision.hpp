@@ -31,7 +31,7 @@
 #include <smarm/signal.hpp>
 
 #include "core/actor.hpp"
-#include "core/timer_heap.hpp"
+#include "core/timer_wheel.hpp"
 
 namespace smarm::detail {
 

@@ -3,7 +3,7 @@
 #include <smarm/timer.hpp>
 
 #include "core/actor.hpp"
-#include "core/timer_heap.hpp"
+#include "core/timer_wheel.hpp"
 #include "core/worker.hpp"
 
 namespace smarm {
@@ -27,7 +27,7 @@ Result<void> sleep_until(Deadline d) noexcept {
     if (deadline != detail::kNoDeadline && detail::now_ns() >= deadline) break;
     // Woken early (a stale wake-up): the timer is still armed; park again.
   }
-  detail::TimerHeap::remove(&timer);
+  detail::TimerWheel::remove(&timer);
   return result;
 }
 

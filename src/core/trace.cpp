@@ -22,7 +22,7 @@
 
 #include <smarm/pid.hpp>
 
-#include "core/timer_heap.hpp"
+#include "core/timer_wheel.hpp"
 
 namespace smarm::detail {
 

@@ -52,13 +52,13 @@ constexpr std::uint32_t kInjectCheckInterval = 61;
 // long such an actor can wait behind a victim stuck in a long-running actor.
 constexpr long kLoneRecheckNs = 200'000;
 
+}  // namespace
+
 void futex_wait(std::atomic<std::uint32_t>* word, std::uint32_t expected,
                 const timespec* timeout) noexcept {
   syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAIT_PRIVATE, expected, timeout,
           nullptr, 0);
 }
-
-}  // namespace
 
 void futex_wake(std::atomic<std::uint32_t>* word) noexcept {
   syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAKE_PRIVATE, 1, nullptr,
@@ -152,6 +152,8 @@ WorkerStats Worker::snapshot() const noexcept {
   w.channel_locks = channel_locks.get();
   w.channel_bias_revocations = channel_bias_revocations.get();
   w.preemptions = preemptions.get();
+  w.idle_ns = idle_ns.get();
+  w.handoffs = handoffs.get();
   w.stacks_pooled = pooled_.load(std::memory_order_relaxed);
   return w;
 }
@@ -173,14 +175,22 @@ Actor* Worker::next_runnable() noexcept {
     poll_io_if_due();
     if (Actor* a = sched.inject_queue.pop_front()) return a;
   }
-  constexpr auto kRx = std::memory_order_relaxed;
-  if (pinned_head_.load(kRx) && pinned_turns_.load(kRx) == 0) return take_pinned();
-  if (Actor* a = queue.pop_front()) {
-    if (const std::size_t t = pinned_turns_.load(kRx); t > 0) pinned_turns_.store(t - 1, kRx);
-    return a;
+  // Woken first: the queue (and the inject queue) before the preempted actors, unless the
+  // oldest of those has waited two timeslices. The clock is read only while some actor
+  // is pinned here, so message passing between actors that never use up a slice pays
+  // nothing for this.
+  if (pinned_head_.load(std::memory_order_relaxed)) {
+    if ((queue.empty() && sched.inject_queue.empty()) || pinned_overdue()) return take_pinned();
   }
-  if (pinned_head_.load(kRx)) return take_pinned();
-  return sched.inject_queue.pop_front();
+  if (Actor* a = queue.pop_front()) return a;
+  if (Actor* a = sched.inject_queue.pop_front()) return a;
+  if (pinned_head_.load(std::memory_order_relaxed)) return take_pinned();
+  return nullptr;
+}
+
+bool Worker::pinned_overdue() const noexcept {
+  return preempt_clock_now() - pinned_since_.load(std::memory_order_relaxed) >=
+         pinned_overdue_ticks_;
 }
 
 Actor* Worker::take_pinned() noexcept {
@@ -190,8 +200,25 @@ Actor* Worker::take_pinned() noexcept {
   pinned_head_.store(next, kRx);
   if (!next) pinned_tail_.store(nullptr, kRx);
   a->next.store(nullptr, kRx);
-  pinned_turns_.store(next ? queue.size() : 0, kRx);
+  pinned_count_.store(pinned_count_.load(kRx) - 1, kRx);
+  if (next) pinned_since_.store(preempt_clock_now(), kRx);  // the new head starts waiting
   return a;
+}
+
+Actor* Worker::steal_from_busier() noexcept {
+  const std::size_t n = sched.workers.size();
+  const std::size_t mine = load();
+  for (std::size_t k = 1; k < n; ++k) {
+    const std::size_t v = (index + k) % n;
+    Worker& victim = *sched.workers[v];
+    if (victim.queue.empty() || victim.load() <= mine) continue;
+    if (Actor* a = victim.queue.steal_back()) {
+      steals.add();
+      trace_steal(this, a, v);
+      return a;
+    }
+  }
+  return nullptr;
 }
 
 Actor* Worker::find_work(bool patient) noexcept {
@@ -292,8 +319,15 @@ bool Worker::wake_from_sleep() noexcept {
 void Worker::preempt_current(Actor* self) {
   // A slice ended: whatever I/O this worker watches gets its turn too.
   poll_io_if_due();
-  Actor* next = next_runnable();
-  if (!next) {  // nobody else is runnable here: keep running
+  Actor* next = nullptr;
+  // Nothing woken here: an actor queued on a busier worker runs here before this actor
+  // or the ones pinned here take another slice. Pinned actors never move, so this is
+  // what spreads CPU-bound actors that were queued on one worker when they started (the
+  // stolen one was queued: it may move; the one switched out stays, pinned).
+  if (sched.workers.size() > 1 && queue.empty() && sched.inject_queue.empty())
+    next = steal_from_busier();
+  if (!next) next = next_runnable();
+  if (!next) {  // nobody else is runnable anywhere: keep running
     kept_running.add();
     return;
   }
@@ -355,17 +389,25 @@ void Worker::finish_switch() noexcept {
       if (multi) sched.notify_work();
       return;
     case Pending::RequeueFront:
-      queue.push_front(a);
+      // The parent of a child started first resumes next (depth-first fan-out) — unless
+      // actors are pinned here: then a parent spawning CPU-bound children would always be
+      // at the front, and actors woken meanwhile would wait for the whole spawn loop.
+      if (pinned_head_.load(std::memory_order_relaxed))
+        queue.push_back(a);
+      else
+        queue.push_front(a);
       if (multi) sched.notify_work();
       return;
     case Pending::Preempted: {
       constexpr auto kRx = std::memory_order_relaxed;
-      if (!pinned_head_.load(kRx)) pinned_turns_.store(queue.size(), kRx);
-      if (Actor* tail = pinned_tail_.load(kRx))
+      if (Actor* tail = pinned_tail_.load(kRx)) {
         tail->next.store(a, kRx);
-      else
+      } else {
         pinned_head_.store(a, kRx);
+        pinned_since_.store(preempt_clock_now(), kRx);  // the head starts waiting now
+      }
       pinned_tail_.store(a, kRx);
+      pinned_count_.store(pinned_count_.load(kRx) + 1, kRx);
       return;
     }
     case Pending::Exit:
@@ -379,6 +421,11 @@ void Worker::finish_switch() noexcept {
 void Worker::make_runnable(Actor* a) noexcept {
   queue.push_back(a);
   if (sched.workers.size() > 1) sched.notify_work();
+}
+
+void Worker::give(Actor* a) noexcept {
+  queue.push_back(a);
+  if (!wake_from_sleep()) sched.notify_work();  // it may be spinning, or busy: anyone idle
 }
 
 void Worker::release_actor(Actor* a) noexcept {
@@ -409,6 +456,17 @@ void Worker::release_actor(Actor* a) noexcept {
 void Worker::run_loop() {
   set_current_worker(this);
   configure_preempt(sched.config());
+  pinned_overdue_ticks_ = 2 * timeslice_ticks(sched.config());
+  // Named for gdb, top and perf ("smarm-w0", ...). Worker 0 is the run() caller's thread:
+  // it gets its own name back when run() returns.
+  char old_name[16] = {};
+  const bool restore_name =
+      index == 0 && pthread_getname_np(pthread_self(), old_name, sizeof old_name) == 0;
+  {
+    char name[16];
+    std::snprintf(name, sizeof name, "smarm-w%u", index);
+    pthread_setname_np(pthread_self(), name);
+  }
   thread_eh_ = thread_exception_state();
   sched_ctx.tsan_fiber = sanitizer::current_fiber();
   pthread_attr_t attr;
@@ -440,6 +498,7 @@ void Worker::run_loop() {
 
   if (old_slack > 0) prctl(PR_SET_TIMERSLACK, static_cast<unsigned long>(old_slack), 0, 0, 0);
   os_tid.store(0, std::memory_order_release);
+  if (restore_name) pthread_setname_np(pthread_self(), old_name);
   remove_altstack(alt);
   unconfigure_preempt();
   set_current_worker(nullptr);
@@ -459,6 +518,13 @@ Actor* Worker::idle() noexcept {
     sched.on_actor_exit();  // re-check: the last exits may have raced on two workers
     return nullptr;
   }
+  const std::int64_t idle_from = now_ns();
+  Actor* a = idle_look();
+  idle_ns.add(static_cast<std::uint64_t>(now_ns() - idle_from));
+  return a;
+}
+
+Actor* Worker::idle_look() noexcept {
   // Spin only while another worker runs actors (it may hand us work any moment), and
   // with no more spinners than such workers — the rule Go's scheduler uses. When every
   // other worker is idle too, work can only come from outside (I/O, timers, other
@@ -512,6 +578,7 @@ Actor* Worker::idle() noexcept {
   }
   sleep_word.store(0, std::memory_order_relaxed);
   sched.sleepers.fetch_sub(1, std::memory_order_seq_cst);
+  sched.monitor.worker_awake();
   return a;
 }
 

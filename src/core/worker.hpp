@@ -21,6 +21,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <ctime>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -30,7 +31,7 @@
 #include "core/actor.hpp"
 #include "core/run_queue.hpp"
 #include "core/stack.hpp"
-#include "core/timer_heap.hpp"
+#include "core/timer_wheel.hpp"
 #include "core/trace_ring.hpp"
 
 namespace smarm::detail {
@@ -86,6 +87,17 @@ class Worker {
   // make_runnable queues a just-unparked actor here and wakes a sleeping worker if the
   // runtime has more than one.
   void make_runnable(Actor* a) noexcept;
+  // give(a) queues a never-run actor here from another worker (spawn placement) and wakes
+  // this worker if it sleeps.
+  void give(Actor* a) noexcept;
+
+  // load() is what a spawn weighs when it places a child elsewhere: queued actors, pinned
+  // (preempted) ones, and the one running. Relaxed reads of another worker: a hint.
+  std::size_t load() const noexcept {
+    return queue.size() + pinned_count_.load(std::memory_order_relaxed) +
+           (current.load(std::memory_order_relaxed) ? 1 : 0);
+  }
+  bool has_pinned() const noexcept { return pinned_count_.load(std::memory_order_relaxed) != 0; }
 
   // Stack pool (worker-confined; see SMARM_NO_TSAN).
   Stack take_pooled_stack() noexcept;
@@ -96,7 +108,7 @@ class Worker {
   Scheduler& sched;
   const unsigned index;
   RunQueue queue;
-  TimerHeap timers;                      // deadlines of actors that waited on this worker
+  TimerWheel timers;                     // deadlines of actors that waited on this worker
   std::atomic<Actor*> current{nullptr};  // relaxed: worker-confined, read across fibers
   std::atomic<Pending> pending{Pending::None};
   std::atomic<Actor*> pending_actor{nullptr};
@@ -119,6 +131,10 @@ class Worker {
   std::uint32_t slot_cache_size = 0;
 
   Counter spawned, exited, switches, parks, steals, idle_sleeps, idle_wakeups;
+  Counter idle_ns;  // time spent in idle(): spinning for work or asleep
+  // Written by the hand-off monitor (its only writer): samples in which it found this
+  // worker blocked and served its timers, queue and I/O.
+  Counter handoffs;
   Counter channel_locks, channel_bias_revocations;  // see BiasedLock
   Counter preemptions;
   // Times the running actor reached a scheduling point (a yield, an expired timeslice)
@@ -142,7 +158,8 @@ class Worker {
   Actor* find_work(bool patient = false) noexcept;
   void switch_to(Context& from, Actor* to, bool from_exiting) noexcept;
   void switch_to_scheduler(Context& from, bool from_exiting) noexcept;
-  Actor* idle() noexcept;  // spins, then sleeps; returns work found on the way
+  Actor* idle() noexcept;       // spins, then sleeps; returns work found on the way
+  Actor* idle_look() noexcept;  // idle() without the accounting of its time
   int others_running(bool self_spinning) const noexcept;  // see idle()
   void release_actor(Actor* a) noexcept;
 
@@ -150,16 +167,23 @@ class Worker {
   std::vector<std::uint64_t> seen_switches_;  // per victim: its switch count at our last look
   bool skipped_lone_ = false;                 // find_work left a lone actor to its owner
   // Preempted actors pinned to this worker, oldest first, linked through Actor::next
-  // (they are on no run queue). Worker-confined. The head runs once the actors that were
-  // queued ahead of it when it was preempted have had their turn (pinned_turns_), or as
-  // soon as the queue is empty: the fairness of the back of the queue, without being
-  // stealable.
+  // (they are on no run queue). Worker-confined. They are the second class: actors woken
+  // (and yielding, and never run) in `queue` and the inject queue run first, FIFO, but the
+  // head of this list runs at least once every two timeslices (pinned_since_ is when it
+  // started waiting, in preemption-clock ticks), so neither class starves.
   // Relaxed atomics only for TSan: every fiber of this worker touches them, and TSan is
-  // told switches do not synchronise (the same reason as `current`).
+  // told switches do not synchronise (the same reason as `current`); pinned_count_ is
+  // also read by other workers (load()).
   std::atomic<Actor*> pinned_head_{nullptr};
   std::atomic<Actor*> pinned_tail_{nullptr};
-  std::atomic<std::size_t> pinned_turns_{0};
+  std::atomic<std::size_t> pinned_count_{0};
+  std::atomic<std::uint64_t> pinned_since_{0};
+  std::uint64_t pinned_overdue_ticks_ = 0;  // two timeslices (set by run_loop)
   Actor* take_pinned() noexcept;
+  bool pinned_overdue() const noexcept;
+  // steal_from_busier takes a queued actor of a worker with more load() than this one
+  // (at a preemption point), or null.
+  Actor* steal_from_busier() noexcept;
   std::unique_ptr<Stack[]> pool_;
   std::size_t pool_size_ = 0;
   std::size_t pool_cap_ = 0;
@@ -180,6 +204,9 @@ void publish_completion(TaskBase& task, TaskBase::Status status) noexcept;
 
 // futex_wake wakes one thread sleeping on word.
 void futex_wake(std::atomic<std::uint32_t>* word) noexcept;
+// futex_wait sleeps while *word == expected, until woken or the timeout (null: none).
+void futex_wait(std::atomic<std::uint32_t>* word, std::uint32_t expected,
+                const timespec* timeout) noexcept;
 
 // current_worker() is this thread's worker, or null: the thread running *now*. An actor
 // may resume on another thread after any context switch, so the compiler must never keep

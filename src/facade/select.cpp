@@ -7,7 +7,7 @@
 
 #include <smarm/select.hpp>
 
-#include "core/timer_heap.hpp"
+#include "core/timer_wheel.hpp"
 #include "core/worker.hpp"
 
 namespace smarm::detail {
@@ -62,7 +62,7 @@ void select_park(const void* object, std::int64_t deadline_ns) noexcept {
   TimerEntry timer{deadline_ns, current_waiter(), TimerReason::WaitTimeout};
   if (timed) current_worker()->timers.add(&timer);
   park(WaitKind::Select, object, deadline_ns);
-  if (timed) TimerHeap::remove(&timer);
+  if (timed) TimerWheel::remove(&timer);
 }
 
 }  // namespace smarm::detail

@@ -75,6 +75,12 @@ class Backend {
   // --- called from any thread ----------------------------------------------------------
   // wake interrupts a blocking poll (or makes the next one return at once).
   virtual void wake() noexcept = 0;
+  // poll_for_blocked_owner processes what is ready without blocking, from another thread
+  // (the hand-off monitor), while the owning worker is blocked outside the runtime; the
+  // actors it wakes go to the inject queue. false: this backend cannot be polled by
+  // another thread (io_uring: a SINGLE_ISSUER ring accepts only its owner), and I/O
+  // parked on it waits for its owner.
+  virtual bool poll_for_blocked_owner() noexcept { return false; }
 };
 
 }  // namespace smarm::detail::io

@@ -48,7 +48,7 @@
 #include <smarm/detail/spinlock.hpp>
 
 #include "core/actor.hpp"
-#include "core/timer_heap.hpp"
+#include "core/timer_wheel.hpp"
 #include "core/worker.hpp"
 #include "io/backend.hpp"
 #include "io/blocking_pool.hpp"
@@ -112,6 +112,9 @@ class EpollBackend final : public Backend {
 
   std::size_t waiting() const noexcept override { return waiters_.load(std::memory_order_relaxed); }
   void poll(std::int64_t timeout_ns) noexcept override;
+  bool poll_for_blocked_owner() noexcept override;
+  // dispatch wakes the waiters of n events (under lock_ per descriptor).
+  void dispatch(const epoll_event* events, int n) noexcept;
   void wake() noexcept override {
     const std::uint64_t one = 1;
     [[maybe_unused]] ssize_t n = ::write(evfd_, &one, sizeof one);
@@ -266,7 +269,7 @@ Result<void> EpollBackend::park_linked(int fd, FdWait& me, std::int64_t deadline
       break;
     }
   }
-  TimerHeap::remove(&timer);
+  TimerWheel::remove(&timer);
   {
     std::lock_guard lock(lock_);
     FdEntry& e = fds_[static_cast<std::size_t>(fd)];
@@ -376,13 +379,27 @@ void EpollBackend::poll(std::int64_t timeout_ns) noexcept {
     }
     if (n >= 0 || last_errno() != EINTR) break;
   }
-  if (n <= 0) return;
+  if (n > 0) dispatch(events_, n);
+}
+
+bool EpollBackend::poll_for_blocked_owner() noexcept {
+  // Its own buffer: events_ belongs to the owner, which may come back any moment. Two
+  // threads may wait on one epoll instance; each event goes to one of them.
+  epoll_event events[kMaxEvents];
+  int n;
+  do n = epoll_wait(epfd_, events, kMaxEvents, 0);
+  while (n < 0 && last_errno() == EINTR);
+  if (n > 0) dispatch(events, n);
+  return true;
+}
+
+void EpollBackend::dispatch(const epoll_event* events, int n) noexcept {
   // Waiters to wake, collected under the lock and woken after it (unpark takes locks of
   // its own). Their ids stay valid: a stale id is a harmless no-op.
   WaiterId wake[kMaxEvents];
   std::size_t nwake = 0;
   for (int i = 0; i < n; ++i) {
-    const epoll_event& ev = events_[i];
+    const epoll_event& ev = events[i];
     if (ev.data.u64 == kWakeToken) {
       std::uint64_t count;
       [[maybe_unused]] ssize_t r = ::read(evfd_, &count, sizeof count);

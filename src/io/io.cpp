@@ -10,7 +10,7 @@
 #include <smarm/io.hpp>
 #include <smarm/preempt.hpp>
 
-#include "core/timer_heap.hpp"
+#include "core/timer_wheel.hpp"
 #include "core/worker.hpp"
 #include "io/backend.hpp"
 #include "io/owned_io.hpp"

@@ -42,7 +42,7 @@
 #include <smarm/detail/spinlock.hpp>
 
 #include "core/actor.hpp"
-#include "core/timer_heap.hpp"
+#include "core/timer_wheel.hpp"
 #include "core/worker.hpp"
 #include "io/backend.hpp"
 #include "io/errors.hpp"
