@@ -126,12 +126,15 @@ TEST(SchedulingTest, APreemptedActorStillRunsBesideEndlessWakeUps) {
         hog_iterations.fetch_add(1, std::memory_order_relaxed);
       }
     });
-    auto [a_tx, a_rx] = smarm::channel<int>();
-    auto [b_tx, b_rx] = smarm::channel<int>();
-    auto pong = smarm::spawn([&, rx = std::move(b_rx)]() mutable {
+    // Named channel objects, not structured bindings: Clang 14 cannot capture those.
+    auto a = smarm::channel<int>();
+    auto b = smarm::channel<int>();
+    auto& a_tx = a.tx;
+    auto& b_tx = b.tx;
+    auto pong = smarm::spawn([&, rx = std::move(b.rx)]() mutable {
       while (auto v = rx.recv()) (void)a_tx.send(*v);
     });
-    auto ping = smarm::spawn([&, rx = std::move(a_rx)]() mutable {
+    auto ping = smarm::spawn([&, rx = std::move(a.rx)]() mutable {
       (void)b_tx.send(0);
       while (!stop.load()) {
         auto v = rx.recv();
