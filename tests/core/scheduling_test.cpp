@@ -39,12 +39,15 @@ std::string worker_name() {
 
 long os_tid() { return ::syscall(SYS_gettid); }
 
-// churn allocates (the preemption hook's trigger) until stop.
+// churn allocates (the preemption hook's trigger) until stop, and calls SMARM_CHECK()
+// too: under ThreadSanitizer the sanitizer owns operator new and only the explicit check
+// preempts.
 void churn(const std::atomic<bool>& stop) {
   std::uint64_t k = 0;
   while (!stop.load(std::memory_order_relaxed)) {
     std::vector<int> v(16, static_cast<int>(k++));
     asm volatile("" : : "r"(v.data()) : "memory");
+    SMARM_CHECK();
   }
 }
 
@@ -123,6 +126,7 @@ TEST(SchedulingTest, APreemptedActorStillRunsBesideEndlessWakeUps) {
       while (!stop.load(std::memory_order_relaxed)) {
         std::vector<int> v(16, 1);
         asm volatile("" : : "r"(v.data()) : "memory");
+        SMARM_CHECK();
         hog_iterations.fetch_add(1, std::memory_order_relaxed);
       }
     });
@@ -275,6 +279,7 @@ TEST(SchedulingTest, APreemptedActorHoldingAnOsLockStaysOnItsThread) {
       while (smarm::Clock::now() < until) {
         std::vector<int> v(16, round);
         asm volatile("" : : "r"(v.data()) : "memory");
+        SMARM_CHECK();
         if (os_tid() != tid) ++moved;
       }
     }
