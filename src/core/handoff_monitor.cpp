@@ -20,9 +20,9 @@ constexpr std::int64_t kSampleNs = 1'000'000;  // 1 ms between looks
 constexpr int kBlockedAfterSlices = 3;
 }  // namespace
 
-void HandoffMonitor::start() {
+void HandoffMonitor::start(std::latch& started) {
   stop_.store(false, std::memory_order_relaxed);
-  thread_ = std::thread([this] { loop(); });
+  thread_ = std::thread([this, &started] { loop(started); });
 }
 
 void HandoffMonitor::stop() noexcept {
@@ -55,8 +55,9 @@ bool HandoffMonitor::sleep_while_all_idle() {
   return !stop_.load(std::memory_order_relaxed);
 }
 
-void HandoffMonitor::loop() {
+void HandoffMonitor::loop(std::latch& started) {
   pthread_setname_np(pthread_self(), "smarm-monitor");
+  started.arrive_and_wait();
   const Config& config = sched_.config();
   const double slice_ns = config.timeslice_us() != 0
                               ? static_cast<double>(config.timeslice_us()) * 1000.0

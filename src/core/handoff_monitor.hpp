@@ -22,6 +22,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <latch>
 #include <thread>
 #include <vector>
 
@@ -36,15 +37,16 @@ class HandoffMonitor {
   HandoffMonitor(const HandoffMonitor&) = delete;
   HandoffMonitor& operator=(const HandoffMonitor&) = delete;
 
-  // start runs the monitor thread (once the workers exist); stop ends and joins it.
-  void start();
+  // start runs the monitor thread (once the workers exist); it names itself, then arrives
+  // at `started` with the workers (Scheduler::run). stop ends and joins it.
+  void start(std::latch& started);
   void stop() noexcept;
   // worker_awake is called by a worker that leaves its idle sleep: it wakes the monitor
   // if the monitor sleeps because every worker did. One relaxed load otherwise.
   void worker_awake() noexcept;
 
  private:
-  void loop();
+  void loop(std::latch& started);
   // sleep_while_all_idle parks the monitor while every worker sleeps; false when stopping.
   bool sleep_while_all_idle();
 

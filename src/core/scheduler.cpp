@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <latch>
 #include <string>
 
 #include <smarm/detail/ring_queue.hpp>
@@ -193,12 +194,19 @@ Result<void> Scheduler::run(TaskBase& root) {
 
   // Before the worker threads: stats() reads the pointer from any of them.
   if (config_.stall_detector()) stall_detector_ = std::make_unique<StallDetector>(*this);
+  // No actor runs until every runtime thread exists and has set itself up: the root may
+  // take the process's last descriptors or lower its limits (a test of accept under
+  // EMFILE does), and setting a thread up briefly holds descriptors (glibc reads
+  // /proc/self/maps to find the main thread's stack; ASan probes memory through a pipe),
+  // so none of it may overlap the first actor. Also, every thread is named before then.
+  const bool with_monitor = workers.size() > 1;
+  std::latch started(static_cast<std::ptrdiff_t>(workers.size() + (with_monitor ? 1 : 0)));
   for (std::size_t i = 1; i < workers.size(); ++i) {
     Worker* w = workers[i].get();
-    w->thread = std::thread([w] { w->run_loop(); });
+    w->thread = std::thread([w, &started] { w->run_loop(started); });
   }
-  if (workers.size() > 1) monitor.start();
-  w0.run_loop();
+  if (with_monitor) monitor.start(started);
+  w0.run_loop(started);
   for (std::size_t i = 1; i < workers.size(); ++i) workers[i]->thread.join();
   monitor.stop();
   if (stall_detector_) stalls_after_run_ = stall_detector_->stalls();

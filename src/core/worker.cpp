@@ -453,7 +453,7 @@ void Worker::release_actor(Actor* a) noexcept {
 // ---------------------------------------------------------------------------------------
 // The scheduler context.
 
-void Worker::run_loop() {
+void Worker::run_loop(std::latch& started) {
   set_current_worker(this);
   configure_preempt(sched.config());
   pinned_overdue_ticks_ = 2 * timeslice_ticks(sched.config());
@@ -487,6 +487,7 @@ void Worker::run_loop() {
   const int old_slack = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
   prctl(PR_SET_TIMERSLACK, 1, 0, 0, 0);
   sanitizer::handoff_release(this);  // pairs with the acquire in finish_switch()
+  started.arrive_and_wait();
 
   for (;;) {
     finish_switch();

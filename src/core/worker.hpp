@@ -22,6 +22,7 @@
 #include <atomic>
 #include <cstdint>
 #include <ctime>
+#include <latch>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -67,8 +68,11 @@ class Worker {
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  // run_loop is the scheduler context: it runs until the scheduler stops.
-  void run_loop();
+  // run_loop is the scheduler context: it runs until the scheduler stops. It sets up its
+  // thread (name, preemption clock, signal stack, I/O ring), then arrives at `started`
+  // and waits there until every runtime thread has: no actor runs while run() is still
+  // creating threads (see Scheduler::run).
+  void run_loop(std::latch& started);
 
   // Called by the running actor `self` on this worker. Each returns when self runs
   // again, possibly on another worker: callers must re-read current_worker() afterwards.
