@@ -117,6 +117,16 @@ inline void* current_fiber() noexcept {
 #endif
 }
 
+// running_on_valgrind: memcheck does not know every newer system call (it warns and
+// fails them); callers with a fallback skip such calls under it.
+inline bool running_on_valgrind() noexcept {
+#if defined(SMARM_HAVE_VALGRIND)
+  return RUNNING_ON_VALGRIND != 0;
+#else
+  return false;
+#endif
+}
+
 inline unsigned register_stack(void* lo, void* hi) noexcept {
 #if defined(SMARM_HAVE_VALGRIND)
   return VALGRIND_STACK_REGISTER(lo, hi);

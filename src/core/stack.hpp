@@ -25,6 +25,9 @@
 // get a mapping of their own, unmapped when freed.
 #pragma once
 
+#include <sys/uio.h>
+
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
@@ -74,7 +77,8 @@ class StackAllocator {
   // allocate(size) returns a guarded stack of at least `size` usable bytes (0 = default)
   // or ResourceExhausted with the failing call and errno.
   Result<Stack> allocate(std::size_t size);
-  // release(stack) gives a stack back for good: pages dropped, slot reusable.
+  // release(stack) gives a stack back for good: slot reusable, its pages dropped with
+  // the rest of its batch (by the thread whose release filled it, outside the lock).
   void release(Stack stack) noexcept;
 
   std::size_t guard_size() const noexcept { return guard_size_; }
@@ -86,11 +90,15 @@ class StackAllocator {
     char* base;
     bool guarded;
   };
+  struct ReleaseBatch {  // see batches_
+    std::vector<char*> slots;
+    std::vector<iovec> ranges;  // flush()'s scratch: the slots' pages as address ranges
+  };
   Result<void> install_guard(char* lo, std::size_t bytes) const noexcept;
   Result<void> grow_locked();
   // flush(batch) gives the pages of a batch of released slots back, outside the lock, and
   // then makes the slots free (under it).
-  void flush(std::vector<char*>& batch) noexcept;
+  void flush(ReleaseBatch& batch) noexcept;
 
   std::size_t stack_size_;
   std::size_t guard_size_;
@@ -99,12 +107,15 @@ class StackAllocator {
   ResolvedGuardMode mode_;
 
   mutable RuntimeMutex mu_;
-  std::vector<FreeSlot> free_;   // guarded by mu_
-  std::vector<char*> released_;  // guarded by mu_; slots whose pages are still held
-  // The batch being flushed (owned by the flushing thread while flush_busy_), reserved
-  // like released_: the two are swapped, never reallocated.
-  std::vector<char*> flushing_;
-  bool flush_busy_ = false;                           // guarded by mu_
+  std::vector<FreeSlot> free_;  // guarded by mu_
+  // Exited stacks whose pages are still held, in batches: one collects (its slots are
+  // handed out first, still warm), the others are spare or being flushed by the thread
+  // that filled them, outside the lock. Each is reserved once and never reallocated:
+  // release() allocates nothing.
+  static constexpr std::size_t kReleaseBatches = 4;
+  std::array<ReleaseBatch, kReleaseBatches> batches_;
+  ReleaseBatch* collecting_ = nullptr;                // guarded by mu_
+  std::vector<ReleaseBatch*> spare_;                  // guarded by mu_
   std::vector<std::pair<char*, std::size_t>> slabs_;  // guarded by mu_
 };
 

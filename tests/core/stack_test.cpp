@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // stack_test.cpp — actor stacks: guard modes, small and large stacks, pooling, and the
 // mprotect mode failing cleanly (never running unguarded) near vm.max_map_count.
+#include "core/stack.hpp"
+
+#include <sys/mman.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <fstream>
@@ -105,6 +109,41 @@ TEST(StackTest, StacksReturnAndThePoolIsCapped) {
   ASSERT_EQ(s.workers.size(), 1u);
   EXPECT_LE(s.workers[0].stacks_pooled, 4u);
   EXPECT_LE(s.stacks_pooled, 4u);
+}
+
+TEST(StackTest, ReleasedStacksGiveTheirPagesBackInBatches) {
+  // The allocator alone: 5,000 stacks, each with a page written near its top, released
+  // together. All but the last partial batch (at most 2,048 stacks, still warm for
+  // reuse) have their pages dropped: not resident, and zero when read again.
+  smarm::detail::StackAllocator alloc(Config::exact(1));
+  const std::size_t page = smarm::detail::page_size();
+  constexpr std::size_t kStacks = 5'000;
+  std::vector<smarm::detail::Stack> stacks;
+  for (std::size_t i = 0; i < kStacks; ++i) {
+    auto s = alloc.allocate(0);
+    ASSERT_TRUE(is_ok(s));
+    s->top()[-64] = 0x5a;
+    stacks.push_back(*s);
+  }
+  for (const auto& s : stacks) alloc.release(s);
+  std::size_t resident = 0, nonzero = 0;
+  for (const auto& s : stacks) {
+    char* p = s.top() - 64;
+    auto* pg = reinterpret_cast<void*>(reinterpret_cast<std::uintptr_t>(p) & ~(page - 1));
+    unsigned char in_core = 0;
+    ASSERT_EQ(::mincore(pg, page, &in_core), 0);
+    if (in_core & 1) {
+      ++resident;
+      if (*p != 0) ++nonzero;
+    }
+  }
+  EXPECT_LE(resident, 2'048u) << "released stacks kept their pages";
+  EXPECT_LE(nonzero, resident);
+  // Reading a dropped page faults in a zero page: count those as well.
+  std::size_t zero = 0;
+  for (const auto& s : stacks)
+    if (s.top()[-64] == 0) ++zero;
+  EXPECT_GE(zero, kStacks - 2'048u) << "a dropped stack still holds its old contents";
 }
 
 std::size_t max_map_count() {
