@@ -36,6 +36,12 @@ struct SpawnOptions {
   // Deadline::max() mean none; a deadline already passed cancels the actor before it
   // first runs. Example: `.deadline = smarm::Clock::now() + 50ms`.
   Deadline deadline{};
+  // migrate_on_preempt: when its timeslice ends, this actor may resume on another worker
+  // (it is queued like a woken actor, where idle workers steal), instead of staying
+  // pinned to its thread until it parks or yields. Only for code whose author vouches
+  // that nothing thread-bound is held across an allocation (the preemption point): no
+  // OS mutex held, no thread_local or errno address kept in a variable. Off by default.
+  bool migrate_on_preempt = false;
 };
 
 template <class R>

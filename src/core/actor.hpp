@@ -88,6 +88,9 @@ class Actor {
   std::uint32_t free_next = 0;
   bool is_root = false;
   bool has_name = false;  // written under Scheduler::names_mu
+  // SpawnOptions::migrate_on_preempt. Atomic (relaxed) for the reason next and prev are:
+  // the worker that reads it is ordered after the spawn only through fiber switches.
+  std::atomic<bool> migrate_on_preempt{false};
   // NoPreemptScope depth (preempt.hpp): written by the actor itself, read by the hook on
   // the same thread; travels with the actor across switches and workers.
   std::uint16_t no_preempt_depth = 0;

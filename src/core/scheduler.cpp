@@ -159,6 +159,7 @@ Result<Actor*> Scheduler::create_actor(TaskBase& task, const SpawnOptions& optio
   a->task = &task;
   task.pid_ = Pid{id_, a->index, gen};
   a->is_root = is_root;
+  a->migrate_on_preempt.store(options.migrate_on_preempt, std::memory_order_relaxed);
   a->wait_kind.store(WaitKind::None, std::memory_order_relaxed);
   if (!options.name.empty()) {
     std::lock_guard lock(names_mu);

@@ -399,6 +399,12 @@ void Worker::finish_switch() noexcept {
       if (multi) sched.notify_work();
       return;
     case Pending::Preempted: {
+      // Its author vouched that it holds nothing thread-bound across a preemption point.
+      if (a->migrate_on_preempt.load(std::memory_order_relaxed)) {
+        queue.push_back(a);
+        if (multi) sched.notify_work();
+        return;
+      }
       constexpr auto kRx = std::memory_order_relaxed;
       if (Actor* tail = pinned_tail_.load(kRx)) {
         tail->next.store(a, kRx);

@@ -40,32 +40,45 @@ TEST(TimerTest, SleepForNeverReturnsEarly) {
 }
 
 TEST(TimerTest, SleepersWakeInDeadlineOrder) {
-  auto r = run_on(1, [] {
-    auto [tx, rx] = smarm::channel<int>();
-    const int delays_ms[] = {5, 1, 4, 2, 3};
-    // One base for every deadline, taken once every sleeper is spawned and waiting for it:
-    // spawning takes time (much of it under TSan or valgrind on a loaded machine), and a
-    // deadline that passed before its sleeper got to sleep_until would not test the order.
-    std::vector<smarm::Sender<Clock::time_point>> bases;
-    for (int d : delays_ms) {
-      auto [base_tx, base_rx] = smarm::channel<Clock::time_point>();
-      bases.push_back(std::move(base_tx));
-      smarm::spawn([tx = tx, d, base_rx = std::move(base_rx)]() mutable {
-        auto base = base_rx.recv();
-        if (!base) return;
-        (void)smarm::sleep_until(*base + std::chrono::milliseconds(2 * d));
-        (void)tx.send(d);
-      }).detach();
-    }
-    tx.close();
-    const auto base = Clock::now() + 20ms;
-    for (auto& b : bases) (void)b.send(base);
-    std::vector<int> order;
-    while (auto v = rx.recv()) order.push_back(*v);
-    return order;
-  });
-  ASSERT_TRUE(is_ok(r));
-  EXPECT_EQ(*r, (std::vector<int>{1, 2, 3, 4, 5}));
+  // Five sleepers, deadlines 2-10 ms after one base. The order is only a test if every
+  // timer was armed before the first deadline: a sleep whose deadline passed before it
+  // looked returns at once, in arming order (seen under valgrind on a loaded machine,
+  // with a 20 ms lead). So the root waits until stats() counts all five armed, and if
+  // the first deadline has passed by then, tries again with a longer lead.
+  std::vector<int> order;
+  bool armed_in_time = false;
+  for (auto lead : {20ms, 100ms, 500ms, 2500ms}) {
+    auto r = run_on(1, [lead, &armed_in_time] {
+      auto [tx, rx] = smarm::channel<int>();
+      const int delays_ms[] = {5, 1, 4, 2, 3};
+      std::vector<smarm::Sender<Clock::time_point>> bases;
+      for (int d : delays_ms) {
+        auto [base_tx, base_rx] = smarm::channel<Clock::time_point>();
+        bases.push_back(std::move(base_tx));
+        smarm::spawn([tx = tx, d, base_rx = std::move(base_rx)]() mutable {
+          auto base = base_rx.recv();
+          if (!base) return;
+          (void)smarm::sleep_until(*base + std::chrono::milliseconds(2 * d));
+          (void)tx.send(d);
+        }).detach();
+      }
+      tx.close();
+      const auto base = Clock::now() + lead;
+      for (auto& b : bases) (void)b.send(base);
+      // The count is read before the clock: every timer it counts was armed before then.
+      while (smarm::stats().timers_pending < 5 && Clock::now() < base + 2ms)
+        (void)smarm::yield_now();
+      armed_in_time = smarm::stats().timers_pending >= 5 && Clock::now() < base + 2ms;
+      std::vector<int> got;
+      while (auto v = rx.recv()) got.push_back(*v);
+      return got;
+    });
+    ASSERT_TRUE(is_ok(r));
+    order = *r;
+    if (armed_in_time) break;
+  }
+  ASSERT_TRUE(armed_in_time) << "arming five timers outlasted a 2.5 s lead";
+  EXPECT_EQ(order, (std::vector<int>{1, 2, 3, 4, 5}));
 }
 
 TEST(TimerTest, ZeroAndNegativeTimeoutsDoNotWait) {
