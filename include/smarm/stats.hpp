@@ -36,6 +36,9 @@ struct Stats {
   std::uint64_t stacks_in_use = 0;     // stacks held by live actors
   std::uint64_t stacks_pooled = 0;     // sum over workers
   std::uint64_t stack_slabs = 0;       // large mappings the stacks are carved from
+  // Exited stacks whose pages are not given back to the system yet: up to 255 kept warm
+  // for reuse, and full batches of 256 waiting for the reclaimer thread (LOOM, "Stacks").
+  std::uint64_t stacks_held_exited = 0;
   std::uint64_t timers_pending = 0;    // deadlines being watched (sleeps and timed waits)
   std::uint64_t timer_memory = 0;      // bytes the timer heaps hold allocated
   std::uint64_t stalls = 0;            // stalls the stall detector reported (Config)

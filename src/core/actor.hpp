@@ -97,6 +97,10 @@ class Actor {
 
   // What a parked actor waits for (relaxed: written by the actor, read by dump_actors).
   std::atomic<WaitKind> wait_kind{WaitKind::None};
+  // Whole timeslices used (preemptions), modulo 256 and clamped where a worker's pinned
+  // list orders by it (Worker::pin). One byte: it fills padding (W8 counts every byte of
+  // an actor). Relaxed atomic, as migrate_on_preempt.
+  std::atomic<std::uint8_t> slices_used{0};
   std::atomic<const void*> wait_object{nullptr};
   std::atomic<std::int64_t> wait_until{kNoDeadline};  // steady_clock ns
 

@@ -73,7 +73,8 @@ Scheduler::~Scheduler() {
   }
   if (watchdog_.joinable()) watchdog_.join();
   blocking_pool.reset();  // joins its threads (idle: every job's actor waited for it)
-  workers.clear();        // returns pooled stacks before the allocator unmaps its slabs
+  stacks.discard_releases();  // the slabs are unmapped next: dropping pages first is waste
+  workers.clear();            // returns pooled stacks before the allocator unmaps its slabs
   runtime_gone();
 }
 
@@ -160,6 +161,7 @@ Result<Actor*> Scheduler::create_actor(TaskBase& task, const SpawnOptions& optio
   task.pid_ = Pid{id_, a->index, gen};
   a->is_root = is_root;
   a->migrate_on_preempt.store(options.migrate_on_preempt, std::memory_order_relaxed);
+  a->slices_used.store(0, std::memory_order_relaxed);
   a->wait_kind.store(WaitKind::None, std::memory_order_relaxed);
   if (!options.name.empty()) {
     std::lock_guard lock(names_mu);
@@ -347,6 +349,7 @@ Stats Scheduler::stats() const {
   st.stacks_in_use = st.actors_alive;
   st.stacks_pooled = st.total().stacks_pooled;
   st.stack_slabs = stacks.slabs();
+  st.stacks_held_exited = stacks.held_exited();
   for (auto& w : workers) {
     st.timers_pending += w->timers.size();
     st.timer_memory += w->timers.memory_bytes();

@@ -2,6 +2,9 @@
 // stack.cpp — StackAllocator (see stack.hpp for the geometry and the policy).
 #include "core/stack.hpp"
 
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -16,6 +19,7 @@
 #include <string>
 
 #include "core/sanitizer.hpp"
+#include "core/timer_wheel.hpp"  // now_ns
 
 #ifndef MADV_GUARD_INSTALL
 #define MADV_GUARD_INSTALL 102  // Linux >= 6.13; older headers lack the name
@@ -26,15 +30,7 @@ namespace smarm::detail {
 namespace {
 
 constexpr std::size_t kSlabBytes = std::size_t{256} << 20;  // VA per slab: no memory cost
-// Exited stacks collect in a batch; a full batch has its pages dropped together by the
-// thread that filled it. While one batch is being dropped the next keeps collecting, up
-// to kReleaseCapacity. TL1M (a million exits in 3 s, T=2): median lateness 0.25-0.71 s
-// with 256 (3.6-5.6 s with one madvise per range); 1,024 gave 0.06-0.19 s but leaves up
-// to 2,048 exited stacks holding their pages (W8's RSS-returns check fails). Deferring
-// full batches to idle workers was no better: in such a burst no worker is idle.
-constexpr std::size_t kReleaseBatch = 256;
-constexpr std::size_t kReleaseCapacity = 1024;
-constexpr std::size_t kMaxRangesPerCall = 1024;  // the kernel's UIO_MAXIOV
+constexpr std::size_t kMaxRangesPerCall = 1024;             // the kernel's UIO_MAXIOV
 
 #ifndef SYS_process_madvise
 #define SYS_process_madvise 440
@@ -138,16 +134,27 @@ StackAllocator::StackAllocator(const Config& config) : mode_(resolve_mode(config
   slot_size_ = guard_size_ + stack_size_;
   slots_per_slab_ = kSlabBytes / slot_size_ ? kSlabBytes / slot_size_ : 1;
   // release() is noexcept and may run when memory is short: its lists never grow past this.
-  for (ReleaseBatch& b : batches_) {
-    b.slots.reserve(kReleaseCapacity);
-    b.ranges.reserve(kReleaseCapacity);
+  collecting_.reserve(kReleaseBatch);
+  reclaimer_scratch_.slots.reserve(kReleaseBatch);
+  reclaimer_scratch_.ranges.reserve(kReleaseBatch);
+  spare_scratch_.reserve(kHelperScratches);
+  for (DropScratch& d : helper_scratch_) {
+    d.slots.reserve(kReleaseBatch);
+    d.ranges.reserve(kReleaseBatch);
+    spare_scratch_.push_back(&d);
   }
-  collecting_ = &batches_[0];
-  spare_.reserve(kReleaseBatches);
-  for (std::size_t i = 1; i < kReleaseBatches; ++i) spare_.push_back(&batches_[i]);
 }
 
 StackAllocator::~StackAllocator() {
+  if (reclaimer_thread_.joinable()) {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;  // batches still queued are not dropped: the slabs go below
+      reclaimer_waiting_ = false;
+    }
+    work_.notify_one();
+    reclaimer_thread_.join();
+  }
   for (auto& [base, bytes] : slabs_) munmap(base, bytes);
 }
 
@@ -214,9 +221,21 @@ Result<Stack> StackAllocator::allocate(std::size_t size) {
   FreeSlot slot{};
   {
     std::lock_guard lock(mu_);
-    if (auto& warm = collecting_->slots; !warm.empty()) {
-      slot = {warm.back(), true};  // still warm: its pages were not dropped yet
-      warm.pop_back();
+    if (!collecting_.empty()) {
+      slot = {collecting_.back(), true};  // still warm: its pages were not dropped yet
+      collecting_.pop_back();
+    } else if (QueuedBatch* newest = newest_) {  // the warmest of those waiting for a drop
+      if (newest->count > 0) {
+        slot = {newest->slots[--newest->count], true};
+      } else {  // the holder goes last: the batch lives in its memory
+        slot = {holder_of(newest), true};
+        newest_ = newest->older;
+        if (newest_)
+          newest_->newer = nullptr;
+        else
+          oldest_ = nullptr;
+      }
+      --queued_slots_;
     } else {
       if (free_.empty()) {
         if (auto g = grow_locked(); !g) return std::move(g).error();
@@ -251,34 +270,130 @@ void StackAllocator::release(Stack stack) noexcept {
   sanitizer::unpoison_stack(stack.lo, stack.size);
   char* slot = stack.guard_lo();
   std::unique_lock lock(mu_);
-  if (collecting_->slots.size() < kReleaseCapacity) {
-    collecting_->slots.push_back(slot);
-    if (collecting_->slots.size() < kReleaseBatch || spare_.empty()) return;
-    // A full batch, and a spare to collect the next: this thread flushes the full one
-    // unlocked (with more workers than spares, the others keep collecting meanwhile).
-    ReleaseBatch* full = collecting_;
-    collecting_ = spare_.back();
-    spare_.pop_back();
-    lock.unlock();
-    flush(*full);
+  if (discard_) {
+    free_.push_back({slot, true});  // free_ has room for every slot (grow_locked)
     return;
   }
-  // Every batch is full or being flushed (flushes are that slow): this slot goes back on its own
-  // rather than growing a list (no allocation here).
-  lock.unlock();
-  madvise(slot + guard_size_, stack_size_, MADV_DONTNEED);
-  lock.lock();
-  free_.push_back({slot, true});  // free_ has room for every slot (grow_locked)
+  collecting_.push_back(slot);  // reserved: never past kReleaseBatch
+  if (collecting_.size() < kReleaseBatch) return;
+
+  const std::int64_t queued_ns = queue_collecting_locked()->queued_ns;
+  if (reclaimer_ == Reclaimer::NotStarted) {
+    reclaimer_ = Reclaimer::Running;  // claimed under the lock: one thread starts it
+    lock.unlock();
+    const bool started = start_reclaimer();
+    lock.lock();
+    if (!started) reclaimer_ = Reclaimer::Unavailable;
+    if (!oldest_) return;  // taken for reuse meanwhile
+  }
+  // Drop the oldest batch here when no reclaimer runs, or when it has waited too long
+  // (a thread at idle priority gets nothing on a machine kept busy).
+  const bool overdue =
+      reclaimer_ == Reclaimer::Unavailable || queued_ns - oldest_->queued_ns >= kMaxHoldNs;
+  if (overdue && !spare_scratch_.empty()) {
+    DropScratch* scratch = spare_scratch_.back();
+    spare_scratch_.pop_back();
+    QueuedBatch* oldest = pop_oldest_locked();
+    lock.unlock();
+    drop(oldest, *scratch);
+    lock.lock();
+    spare_scratch_.push_back(scratch);  // room reserved for every scratch
+    return;
+  }
+  if (reclaimer_waiting_) {
+    reclaimer_waiting_ = false;
+    lock.unlock();
+    work_.notify_one();
+  }
 }
 
-void StackAllocator::flush(ReleaseBatch& batch) noexcept {
+StackAllocator::QueuedBatch* StackAllocator::queue_collecting_locked() noexcept {
+  // The batch moves into the top of its last stack's slot: that page is resident (the
+  // actor's first frame was there) and nothing else uses it until the batch is dropped.
+  char* holder = collecting_.back();
+  collecting_.pop_back();
+  auto* b = new (holder + slot_size_ - sizeof(QueuedBatch)) QueuedBatch;
+  b->older = newest_;
+  b->newer = nullptr;
+  b->queued_ns = now_ns();
+  b->count = static_cast<std::uint32_t>(collecting_.size());
+  std::copy(collecting_.begin(), collecting_.end(), b->slots);
+  collecting_.clear();
+  if (newest_)
+    newest_->newer = b;
+  else
+    oldest_ = b;
+  newest_ = b;
+  queued_slots_ += b->count + 1;
+  return b;
+}
+
+StackAllocator::QueuedBatch* StackAllocator::pop_oldest_locked() noexcept {
+  QueuedBatch* b = oldest_;
+  oldest_ = b->newer;
+  if (oldest_)
+    oldest_->older = nullptr;
+  else
+    newest_ = nullptr;
+  queued_slots_ -= b->count + 1;
+  dropping_ += b->count + 1;
+  return b;
+}
+
+void StackAllocator::discard_releases() noexcept {
+  std::lock_guard lock(mu_);
+  discard_ = true;
+}
+
+std::size_t StackAllocator::held_exited() const {
+  std::lock_guard lock(mu_);
+  return collecting_.size() + queued_slots_ + dropping_;
+}
+
+bool StackAllocator::start_reclaimer() noexcept {
+  try {
+    reclaimer_thread_ = std::thread([this] { reclaim_loop(); });
+    return true;
+  } catch (...) {  // std::system_error (EAGAIN: no threads left), std::bad_alloc
+    return false;
+  }
+}
+
+void StackAllocator::reclaim_loop() noexcept {
+  pthread_setname_np(pthread_self(), "smarm-reclaim");
+  // Signals are for the program's threads: a process-directed one must not land here.
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, nullptr);
+  // Idle priority: the drops use CPU time no worker wants. Refused (a seccomp profile):
+  // a normal thread still takes the drops off the workers.
+  sched_param param{};
+  pthread_setschedparam(pthread_self(), SCHED_IDLE, &param);
+  std::unique_lock lock(mu_);
+  for (;;) {
+    while (!stopping_ && !oldest_) {
+      reclaimer_waiting_ = true;
+      work_.wait(lock);
+    }
+    if (stopping_) return;  // what is still queued goes with the slabs
+    QueuedBatch* oldest = pop_oldest_locked();
+    lock.unlock();
+    drop(oldest, reclaimer_scratch_);
+    lock.lock();
+  }
+}
+
+void StackAllocator::drop(QueuedBatch* batch, DropScratch& scratch) noexcept {
   // Give the memory back but keep the slots (and their guards, which MADV_DONTNEED leaves
-  // in place). Adjacent slots form one range, and all ranges go in one call where the
-  // kernel allows (drop_pages): one TLB shootdown per batch. None of these slots can be
-  // handed out meanwhile: the batch is on no list.
-  auto& slots = batch.slots;
+  // in place). The batch is on no list: none of its slots can be handed out meanwhile
+  // (they are counted in dropping_). Its own record is copied out first: it lives in the
+  // holder's stack, which is dropped with the rest. Adjacent slots form one range, and all
+  // ranges go in one call where the kernel allows (drop_pages): one TLB shootdown.
+  auto& slots = scratch.slots;
+  slots.assign(batch->slots, batch->slots + batch->count);
+  slots.push_back(holder_of(batch));
   std::sort(slots.begin(), slots.end());
-  batch.ranges.clear();
+  scratch.ranges.clear();
   std::size_t i = 0;
   while (i < slots.size()) {
     std::size_t j = i + 1;
@@ -286,14 +401,14 @@ void StackAllocator::flush(ReleaseBatch& batch) noexcept {
     // From the first stack's low end to the last one's top (inner guards included).
     char* lo = slots[i] + guard_size_;
     char* hi = slots[j - 1] + slot_size_;
-    batch.ranges.push_back({lo, static_cast<std::size_t>(hi - lo)});
+    scratch.ranges.push_back({lo, static_cast<std::size_t>(hi - lo)});
     i = j;
   }
-  drop_pages(batch.ranges.data(), batch.ranges.size());
+  drop_pages(scratch.ranges.data(), scratch.ranges.size());
   std::lock_guard lock(mu_);
+  dropping_ -= slots.size();
   for (char* slot : slots) free_.push_back({slot, true});
   slots.clear();
-  spare_.push_back(&batch);  // room reserved for every batch
 }
 
 }  // namespace smarm::detail

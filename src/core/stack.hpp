@@ -15,22 +15,29 @@
 // installed fails the allocation: a stack is never handed out unguarded.
 //
 // Freed stacks go to a per-worker pool (Worker::stack_pool) while it has room, hot and
-// ready; beyond it they are collected here and their pages returned in batches: the
-// batch is sorted by address and adjacent slots are dropped with one MADV_DONTNEED per
-// run (guards stay in place), because each call costs a TLB shootdown. The madvise runs
-// after the allocator's lock is released (an exiting actor that completes a batch does
-// not hold every spawn up for it), and the batch's slots are free again only once it
-// returned. Until a batch is flushed its stacks are still warm, and allocate() reuses
-// them first. Stacks of a non-default size
-// get a mapping of their own, unmapped when freed.
+// ready; beyond it they are collected here and their pages given back in batches of 256:
+// the batch is sorted by address and all its ranges are dropped with one
+// process_madvise(MADV_DONTNEED) (one TLB shootdown per batch; guards stay in place).
+// Full batches queue for the reclaimer, a thread of the allocator's own at SCHED_IDLE
+// priority: pages go back on CPU time nothing else wants, so a burst of exits (a million
+// timers firing) does not put the drops between the workers and their next timers. A
+// queued batch is kept in the memory of one of its own stacks, so the queue needs no
+// allocation and has no fixed length; it holds at most what the exited actors held
+// while alive, and spawns reuse queued stacks first (still warm). A batch that has
+// waited kMaxHoldNs (the machine so busy that the idle-priority thread got nothing) is
+// dropped by the next thread that fills a batch. A batch's slots are free again only
+// once its drop returned, and no drop runs under the allocator's lock. Stacks of a
+// non-default size get a mapping of their own, unmapped when freed.
 #pragma once
 
 #include <sys/uio.h>
 
 #include <array>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include <smarm/config.hpp>
@@ -78,8 +85,21 @@ class StackAllocator {
   // or ResourceExhausted with the failing call and errno.
   Result<Stack> allocate(std::size_t size);
   // release(stack) gives a stack back for good: slot reusable, its pages dropped with
-  // the rest of its batch (by the thread whose release filled it, outside the lock).
+  // the rest of its batch (by the reclaimer, or by a releasing thread when the batch is
+  // overdue; never under the allocator's lock).
   void release(Stack stack) noexcept;
+  // discard_releases() is for a runtime's teardown: the slabs are about to be unmapped,
+  // so stacks released from now on are not worth a drop.
+  void discard_releases() noexcept;
+
+  // held_exited() is how many exited stacks still hold their pages: the batch collecting
+  // (kept warm for reuse) and the batches waiting for, or being dropped by, the reclaimer.
+  std::size_t held_exited() const;
+  // kReleaseBatch is how many exited stacks are dropped together.
+  static constexpr std::size_t kReleaseBatch = 256;
+  // kMaxHoldNs is how long a full batch may wait for the reclaimer before a thread that
+  // fills a batch drops it itself (a machine too busy to give an idle thread anything).
+  static constexpr std::int64_t kMaxHoldNs = 5'000'000'000;
 
   std::size_t guard_size() const noexcept { return guard_size_; }
   ResolvedGuardMode mode() const noexcept { return mode_; }
@@ -90,15 +110,35 @@ class StackAllocator {
     char* base;
     bool guarded;
   };
-  struct ReleaseBatch {  // see batches_
+  // A full batch waiting for the reclaimer, placed at the top of one of its stacks (the
+  // holder, whose top page the actor touched first): the holder and `count` others.
+  struct QueuedBatch {
+    QueuedBatch* older;
+    QueuedBatch* newer;
+    std::int64_t queued_ns;
+    std::uint32_t count;
+    char* slots[kReleaseBatch - 1];
+  };
+  // Room to turn a batch into address ranges: the reclaimer's, and a few for threads
+  // that drop an overdue batch themselves.
+  struct DropScratch {
     std::vector<char*> slots;
-    std::vector<iovec> ranges;  // flush()'s scratch: the slots' pages as address ranges
+    std::vector<iovec> ranges;
   };
   Result<void> install_guard(char* lo, std::size_t bytes) const noexcept;
   Result<void> grow_locked();
-  // flush(batch) gives the pages of a batch of released slots back, outside the lock, and
-  // then makes the slots free (under it).
-  void flush(ReleaseBatch& batch) noexcept;
+  char* holder_of(QueuedBatch* b) const noexcept {
+    return reinterpret_cast<char*>(b + 1) - slot_size_;
+  }
+  QueuedBatch* queue_collecting_locked() noexcept;  // collecting_ (full) joins the queue
+  QueuedBatch* pop_oldest_locked() noexcept;
+  // drop(batch, scratch) gives the pages of a popped batch back, outside the lock, and
+  // then makes its slots free (under it).
+  void drop(QueuedBatch* batch, DropScratch& scratch) noexcept;
+  // start_reclaimer() starts the reclaimer thread on the first full batch; false when the
+  // thread cannot be created (then the threads that fill batches drop them themselves).
+  bool start_reclaimer() noexcept;
+  void reclaim_loop() noexcept;
 
   std::size_t stack_size_;
   std::size_t guard_size_;
@@ -107,16 +147,29 @@ class StackAllocator {
   ResolvedGuardMode mode_;
 
   mutable RuntimeMutex mu_;
-  std::vector<FreeSlot> free_;  // guarded by mu_
-  // Exited stacks whose pages are still held, in batches: one collects (its slots are
-  // handed out first, still warm), the others are spare or being flushed by the thread
-  // that filled them, outside the lock. Each is reserved once and never reallocated:
-  // release() allocates nothing.
-  static constexpr std::size_t kReleaseBatches = 4;
-  std::array<ReleaseBatch, kReleaseBatches> batches_;
-  ReleaseBatch* collecting_ = nullptr;                // guarded by mu_
-  std::vector<ReleaseBatch*> spare_;                  // guarded by mu_
+  std::vector<FreeSlot> free_;                        // guarded by mu_
   std::vector<std::pair<char*, std::size_t>> slabs_;  // guarded by mu_
+  // Exited stacks still holding their pages: the batch collecting (reserved once, never
+  // reallocated: release() allocates nothing), the queue of full ones (oldest to newest),
+  // and those being dropped. Spawns take the collecting batch's, then the newest queued.
+  std::vector<char*> collecting_;  // guarded by mu_
+  QueuedBatch* oldest_ = nullptr;  // guarded by mu_
+  QueuedBatch* newest_ = nullptr;  // guarded by mu_
+  std::size_t queued_slots_ = 0;   // guarded by mu_
+  std::size_t dropping_ = 0;       // guarded by mu_
+  static constexpr std::size_t kHelperScratches = 3;
+  DropScratch reclaimer_scratch_;                             // the reclaimer's alone
+  std::array<DropScratch, kHelperScratches> helper_scratch_;  // taken under mu_
+  std::vector<DropScratch*> spare_scratch_;                   // guarded by mu_
+
+  // The reclaimer: started on the first full batch, stopped by the destructor.
+  enum class Reclaimer : std::uint8_t { NotStarted, Running, Unavailable };
+  Reclaimer reclaimer_ = Reclaimer::NotStarted;  // guarded by mu_
+  bool reclaimer_waiting_ = false;               // guarded by mu_
+  bool stopping_ = false;                        // guarded by mu_
+  bool discard_ = false;                         // guarded by mu_
+  std::condition_variable_any work_;             // a batch was queued, or stopping_
+  std::thread reclaimer_thread_;
 };
 
 // page_size() is the system page size (read once).

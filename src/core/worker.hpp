@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <sys/types.h>
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <ctime>
@@ -170,19 +171,32 @@ class Worker {
   EhState* thread_eh_ = nullptr;              // this worker thread's C++ exception globals
   std::vector<std::uint64_t> seen_switches_;  // per victim: its switch count at our last look
   bool skipped_lone_ = false;                 // find_work left a lone actor to its owner
-  // Preempted actors pinned to this worker, oldest first, linked through Actor::next
-  // (they are on no run queue). Worker-confined. They are the second class: actors woken
-  // (and yielding, and never run) in `queue` and the inject queue run first, FIFO, but the
-  // head of this list runs at least once every two timeslices (pinned_since_ is when it
-  // started waiting, in preemption-clock ticks), so neither class starves.
+  // Preempted actors pinned to this worker, linked through Actor::next (they are on no
+  // run queue). Worker-confined. They are the second class: actors woken (and yielding,
+  // and never run) in `queue` and the inject queue run first, FIFO, but the pinned class
+  // gets a turn at least once every two timeslices (pinned_since_ is when its next actor
+  // started waiting, in preemption-clock ticks), so neither class starves. Within the
+  // class, actors are kept in FIFO levels by whole slices used (Actor::slices_used,
+  // modulo kPinnedLevels), and the level of the fewest slices runs first: see pin().
   // Relaxed atomics only for TSan: every fiber of this worker touches them, and TSan is
   // told switches do not synchronise (the same reason as `current`); pinned_count_ is
   // also read by other workers (load()).
-  std::atomic<Actor*> pinned_head_{nullptr};
-  std::atomic<Actor*> pinned_tail_{nullptr};
+  static constexpr std::uint8_t kPinnedLevels = 8;
+  // A level passed over kPassedLimit times (turns given to lower levels) gets the next
+  // turn: a stream of new CPU-bound actors cannot hold the long-running ones back for
+  // ever. Released together, 1,000 actors pass a level ~250 times per worker (W10).
+  static constexpr std::uint32_t kPassedLimit = 1024;
+  struct PinnedLevel {
+    std::atomic<Actor*> head{nullptr};
+    std::atomic<Actor*> tail{nullptr};
+    std::atomic<std::uint32_t> passed{0};
+  };
+  std::array<PinnedLevel, kPinnedLevels> pinned_;
+  std::atomic<std::uint8_t> pinned_low_{0};  // slices used by the lowest level's actors
   std::atomic<std::size_t> pinned_count_{0};
   std::atomic<std::uint64_t> pinned_since_{0};
   std::uint64_t pinned_overdue_ticks_ = 0;  // two timeslices (set by run_loop)
+  void pin(Actor* a) noexcept;              // a preempted actor joins the pinned list (see pin())
   Actor* take_pinned() noexcept;
   bool pinned_overdue() const noexcept;
   // steal_from_busier takes a queued actor of a worker with more load() than this one

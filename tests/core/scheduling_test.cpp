@@ -118,6 +118,44 @@ TEST(SchedulingTest, WokenActorsRunBeforePreemptedOnesEvenDuringASpawnStorm) {
   ASSERT_TRUE(is_ok(r));
 }
 
+TEST(SchedulingTest, PinnedTurnsGoToTheActorsOfFewestSlices) {
+  // One worker, N CPU-bound actors released together: while never-run ones still wait
+  // for their first slice, every other slice goes to a preempted one (the pinned class's
+  // turn). Those turns must go to actors that have had the fewest runs, not again and
+  // again to the first ones preempted. Each actor counts its runs: a run is new when
+  // another actor ran since its last iteration (one worker: `last` changes only across a
+  // switch). When the last one starts, every actor has had at most 2 runs (3 allowed);
+  // with one FIFO list the first ones had 4 or more (N = 40).
+  constexpr int kActors = 40;
+  auto r = smarm::test::run_on(1, [] {
+    std::atomic<bool> go{false}, stop{false};
+    std::atomic<int> started{0}, last{-1};
+    std::vector<std::atomic<int>> runs(kActors);
+    std::vector<smarm::JoinHandle<void>> hs;
+    for (int i = 0; i < kActors; ++i)
+      hs.push_back(smarm::spawn([&, i] {
+        while (!go.load(std::memory_order_relaxed)) (void)smarm::yield_now();
+        if (started.fetch_add(1) + 1 == kActors) stop = true;
+        std::uint64_t k = 0;
+        while (!stop.load(std::memory_order_relaxed)) {
+          if (last.load(std::memory_order_relaxed) != i) {
+            last.store(i, std::memory_order_relaxed);
+            runs[i].fetch_add(1, std::memory_order_relaxed);
+          }
+          std::vector<int> v(16, static_cast<int>(k++));
+          asm volatile("" : : "r"(v.data()) : "memory");
+          SMARM_CHECK();
+        }
+      }));
+    go = true;
+    for (auto& h : hs) (void)h.join();
+    int most = 0;
+    for (auto& n : runs) most = std::max(most, n.load());
+    EXPECT_LE(most, 3) << "a preempted actor kept getting the pinned class's turns";
+  });
+  ASSERT_TRUE(is_ok(r));
+}
+
 TEST(SchedulingTest, APreemptedActorStillRunsBesideEndlessWakeUps) {
   // Two actors ping-pong forever (the woken class is never empty) beside one CPU-bound
   // actor: the preempted actor's turn comes at least every two timeslices.

@@ -5,9 +5,11 @@
 
 #include <sys/mman.h>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <fstream>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -113,9 +115,9 @@ TEST(StackTest, StacksReturnAndThePoolIsCapped) {
 
 TEST(StackTest, ReleasedStacksGiveTheirPagesBackInBatches) {
   // The allocator alone: 5,000 stacks, each with a page written near its top, released
-  // together. All but those of the batch still collecting (under 256 here, kept warm for
-  // reuse; the bound below is looser) have their pages dropped: not resident, and zero
-  // when read again.
+  // together. Once the reclaimer thread is done, all but those of the batch still
+  // collecting (under 256 here, kept warm for reuse; the bound below is looser) have
+  // their pages dropped: not resident, and zero when read again.
   smarm::detail::StackAllocator alloc(Config::exact(1));
   const std::size_t page = smarm::detail::page_size();
   constexpr std::size_t kStacks = 5'000;
@@ -127,6 +129,12 @@ TEST(StackTest, ReleasedStacksGiveTheirPagesBackInBatches) {
     stacks.push_back(*s);
   }
   for (const auto& s : stacks) alloc.release(s);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (alloc.held_exited() >= smarm::detail::StackAllocator::kReleaseBatch &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ASSERT_LT(alloc.held_exited(), smarm::detail::StackAllocator::kReleaseBatch)
+      << "the reclaimer did not drop the queued batches within 60 s";
   std::size_t resident = 0, nonzero = 0;
   for (const auto& s : stacks) {
     char* p = s.top() - 64;
@@ -145,6 +153,31 @@ TEST(StackTest, ReleasedStacksGiveTheirPagesBackInBatches) {
   for (const auto& s : stacks)
     if (s.top()[-64] == 0) ++zero;
   EXPECT_GE(zero, kStacks - 2'048u) << "a dropped stack still holds its old contents";
+}
+
+TEST(StackTest, ABurstOfExitsGivesItsStacksBackInTheBackground) {
+  // 3,000 actors touch a page of their stacks and end together. Their stacks beyond the
+  // worker's pool are queued for the reclaimer thread, which drops them: the count of
+  // exited stacks still holding pages falls back under one batch (the one kept warm).
+  const int actors = smarm::test::scaled(3'000, 1'000, 600);
+  auto r = smarm::test::run_on(1, [&] {
+    std::vector<smarm::JoinHandle<void>> hs;
+    for (int i = 0; i < actors; ++i)
+      hs.push_back(smarm::spawn([] {
+        char page[2048];
+        page[0] = 1;
+        asm volatile("" : : "r"(page) : "memory");  // the page is written, not optimised out
+        (void)smarm::yield_now();  // all alive at once: none reuses another's stack
+      }));
+    for (auto& h : hs) (void)h.join();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (smarm::stats().stacks_held_exited >= smarm::detail::StackAllocator::kReleaseBatch &&
+           std::chrono::steady_clock::now() < deadline)
+      (void)smarm::sleep_for(std::chrono::milliseconds(1));
+    EXPECT_LT(smarm::stats().stacks_held_exited, smarm::detail::StackAllocator::kReleaseBatch)
+        << "exited stacks still hold their pages after 60 s";
+  });
+  ASSERT_TRUE(is_ok(r));
 }
 
 std::size_t max_map_count() {
