@@ -9,6 +9,8 @@
 // n=. result is N when every actor ran at least one iteration. SMARM_W10_DUMP=1 prints
 // the deciles of the per-actor counts on stderr. Targets (issue 15, T=2):
 // N=2, each worker busy >= 40%; N=10, top <= 15%; N=1000, ratio <= 2. Smoke: 100 ms.
+#include <pthread.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -28,6 +30,7 @@ namespace {
 
 struct alignas(64) Count {
   std::uint64_t iterations = 0;
+  char worker[16] = {};  // the thread the actor ended on (for SMARM_W10_DUMP)
 };
 
 Sample run_once(std::size_t threads, std::size_t n, std::chrono::milliseconds busy) {
@@ -48,6 +51,7 @@ Sample run_once(std::size_t threads, std::size_t n, std::chrono::milliseconds bu
           ++k;
         }
         counts[i].iterations = k;
+        pthread_getname_np(pthread_self(), counts[i].worker, sizeof counts[i].worker);
       }));
     const Stats before = stats();
     const auto t0 = Clock::now();
@@ -81,6 +85,20 @@ Sample run_once(std::size_t threads, std::size_t n, std::chrono::milliseconds bu
     for (std::size_t q = 0; q <= 10; ++q)
       std::fprintf(stderr, "W10 n=%zu p%zu=%llu\n", n, q * 10,
                    static_cast<unsigned long long>(sorted[std::min(n - 1, q * n / 10)]));
+    // Per worker: how many actors ended there and their median count.
+    std::vector<std::string> names;
+    for (const Count& c : counts)
+      if (std::find(names.begin(), names.end(), c.worker) == names.end()) names.push_back(c.worker);
+    for (const std::string& w : names) {
+      std::vector<std::uint64_t> mine;
+      for (const Count& c : counts)
+        if (w == c.worker) mine.push_back(c.iterations);
+      std::sort(mine.begin(), mine.end());
+      std::fprintf(stderr, "W10 n=%zu on %s: %zu actors, min %llu median %llu max %llu\n", n,
+                   w.c_str(), mine.size(), static_cast<unsigned long long>(mine.front()),
+                   static_cast<unsigned long long>(mine[mine.size() / 2]),
+                   static_cast<unsigned long long>(mine.back()));
+    }
   }
   s.result = ran;
   s.metric = lo == 0 ? std::numeric_limits<double>::infinity()

@@ -268,6 +268,9 @@ void StackAllocator::release(Stack stack) noexcept {
     return;
   }
   sanitizer::unpoison_stack(stack.lo, stack.size);
+  // The stack's last writes were its actor's (its final switch released this token): a
+  // queued batch is written into it below.
+  sanitizer::handoff_acquire(stack.lo);
   char* slot = stack.guard_lo();
   std::unique_lock lock(mu_);
   if (discard_) {
