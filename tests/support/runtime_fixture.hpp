@@ -13,10 +13,12 @@
 // so the test continues and reports every problem. Assertion helpers for Result values (is_ok,
 // has_errc) live here too: they print the error's message when they fail.
 //
-// Not here: timing of any kind. Tests check order, counts and results only.
+// Not here: timing of any kind. Tests check order, counts and results only (the one
+// clock read, timers_armed_before, only tells whether an order test can be judged).
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <ostream>
 #include <string>
 #include <utility>
@@ -59,6 +61,17 @@ auto run_checked(Config config, F&& f) {
 template <class F>
 auto run_on(std::size_t workers, F&& f) {
   return run_checked(Config::exact(workers), std::forward<F>(f));
+}
+
+// timers_armed_before(n, first_deadline), called from an actor of the runtime, yields
+// until stats() counts n pending timers or first_deadline comes, and says whether all n
+// were armed before it. Order tests need that: a sleep whose deadline passed before it
+// looked returns at once, ahead of due timers not yet fired (seen under TSan and
+// valgrind on a loaded machine). The count is read before the clock: every timer it
+// counts was armed before then.
+inline bool timers_armed_before(std::uint64_t n, Clock::time_point first_deadline) {
+  while (stats().timers_pending < n && Clock::now() < first_deadline) (void)yield_now();
+  return stats().timers_pending >= n && Clock::now() < first_deadline;
 }
 
 // describe(r) is the error's code name and message, or "ok".
