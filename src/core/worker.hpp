@@ -182,6 +182,7 @@ class Worker {
   // told switches do not synchronise (the same reason as `current`); pinned_count_ is
   // also read by other workers (load()).
   static constexpr std::uint8_t kPinnedLevels = 8;
+  static constexpr std::uint8_t kCatchUp = 2;  // see pin()
   // A level passed over kPassedLimit times (turns given to lower levels) gets the next
   // turn: a stream of new CPU-bound actors cannot hold the long-running ones back for
   // ever. Released together, 1,000 actors pass a level ~250 times per worker (W10).
@@ -192,7 +193,8 @@ class Worker {
     std::atomic<std::uint32_t> passed{0};
   };
   std::array<PinnedLevel, kPinnedLevels> pinned_;
-  std::atomic<std::uint8_t> pinned_low_{0};  // slices used by the lowest level's actors
+  std::atomic<std::uint8_t> pinned_low_{0};   // slices used by the lowest level's actors
+  std::atomic<std::uint8_t> pinned_high_{0};  // and by the highest's
   std::atomic<std::size_t> pinned_count_{0};
   std::atomic<std::uint64_t> pinned_since_{0};
   std::uint64_t pinned_overdue_ticks_ = 0;  // two timeslices (set by run_loop)
