@@ -31,11 +31,11 @@ struct WorkerStats {
 
 struct Stats {
   std::vector<WorkerStats> workers;
-  std::uint64_t actors_alive = 0;      // spawned and not yet ended
-  std::uint64_t actors_parked = 0;     // suspended in park() now
-  std::uint64_t stacks_in_use = 0;     // stacks held by live actors
-  std::uint64_t stacks_pooled = 0;     // sum over workers
-  std::uint64_t stack_slabs = 0;       // large mappings the stacks are carved from
+  std::uint64_t actors_alive = 0;   // spawned and not yet ended
+  std::uint64_t actors_parked = 0;  // suspended in park() now
+  std::uint64_t stacks_in_use = 0;  // stacks held by live actors
+  std::uint64_t stacks_pooled = 0;  // sum over workers
+  std::uint64_t stack_slabs = 0;    // large mappings the stacks are carved from
   // Exited stacks whose pages are not given back to the system yet: up to 255 kept warm
   // for reuse, and full batches of 256 waiting for the reclaimer thread (LOOM, "Stacks").
   std::uint64_t stacks_held_exited = 0;

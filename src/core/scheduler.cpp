@@ -72,7 +72,7 @@ Scheduler::~Scheduler() {
     g_registry.erase(std::remove(g_registry.begin(), g_registry.end(), this), g_registry.end());
   }
   if (watchdog_.joinable()) watchdog_.join();
-  blocking_pool.reset();  // joins its threads (idle: every job's actor waited for it)
+  blocking_pool.reset();      // joins its threads (idle: every job's actor waited for it)
   stacks.discard_releases();  // the slabs are unmapped next: dropping pages first is waste
   workers.clear();            // returns pooled stacks before the allocator unmaps its slabs
   runtime_gone();

@@ -209,8 +209,8 @@ void Worker::pin(Actor* a) noexcept {
   // min_vruntime clamp: an actor that mostly waited, then turns CPU-bound, gets a short
   // head start instead of holding its peers back until it has caught up; an actor whose
   // first slice came late, stolen by a worker whose actors had run a few, still makes
-  // those up: W10 at N=1000 ranged 1.6-3.8 with no head start, 1.6-2.7 with 2), and
-  // counts stay within kPinnedLevels of each other.
+  // those up; W10's runs with and without it are in benchmarks/README), and counts stay
+  // within kPinnedLevels of each other.
   constexpr auto kRx = std::memory_order_relaxed;
   auto used = static_cast<std::uint8_t>(a->slices_used.load(kRx) + 1);
   const std::size_t count = pinned_count_.load(kRx);
