@@ -33,6 +33,10 @@
 #if __has_include(<valgrind/valgrind.h>)
 #include <valgrind/valgrind.h>
 #define SMARM_HAVE_VALGRIND 1
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#define SMARM_HAVE_MEMCHECK 1
+#endif
 #endif
 
 // SMARM_NO_TSAN marks runtime bookkeeping that only ever runs on one worker thread but
@@ -136,6 +140,18 @@ inline unsigned register_stack(void* lo, void* hi) noexcept {
   return 0;
 #endif
 }
+// make_writable tells memcheck that bytes of a stack no fiber runs on any more may be
+// written again: it marked them inaccessible as the stack pointer left them, and the
+// allocator keeps a queued batch's record there (StackAllocator::release).
+inline void make_writable(void* p, std::size_t n) noexcept {
+#if defined(SMARM_HAVE_MEMCHECK)
+  VALGRIND_MAKE_MEM_UNDEFINED(p, n);
+#else
+  (void)p;
+  (void)n;
+#endif
+}
+
 inline void deregister_stack(unsigned id) noexcept {
 #if defined(SMARM_HAVE_VALGRIND)
   if (id) VALGRIND_STACK_DEREGISTER(id);

@@ -315,7 +315,9 @@ StackAllocator::QueuedBatch* StackAllocator::queue_collecting_locked() noexcept 
   // actor's first frame was there) and nothing else uses it until the batch is dropped.
   char* holder = collecting_.back();
   collecting_.pop_back();
-  auto* b = new (holder + slot_size_ - sizeof(QueuedBatch)) QueuedBatch;
+  char* record = holder + slot_size_ - sizeof(QueuedBatch);
+  sanitizer::make_writable(record, sizeof(QueuedBatch));
+  auto* b = new (record) QueuedBatch;
   b->older = newest_;
   b->newer = nullptr;
   b->queued_ns = now_ns();
