@@ -118,40 +118,54 @@ TEST(SchedulingTest, WokenActorsRunBeforePreemptedOnesEvenDuringASpawnStorm) {
   ASSERT_TRUE(is_ok(r));
 }
 
-TEST(SchedulingTest, PinnedTurnsGoToTheActorsOfFewestSlices) {
-  // One worker, N CPU-bound actors released together: while never-run ones still wait
-  // for their first slice, every other slice goes to a preempted one (the pinned class's
-  // turn). Those turns must go to actors that have had the fewest runs, not again and
-  // again to the first ones preempted. Each actor counts its runs: a run is new when
-  // another actor ran since its last iteration (one worker: `last` changes only across a
-  // switch). When the last one starts, every actor has had at most 2 runs (3 allowed);
-  // with one FIFO list the first ones had 4 or more (N = 40).
-  constexpr int kActors = 40;
+TEST(SchedulingTest, APreemptedNewcomerRunsBeforeActorsThatUsedMoreSlices) {
+  // One worker. Three CPU-bound actors take turns until each has had six runs; then
+  // the root spawns a fourth, which runs its first slice (child first) and is pinned.
+  // The root runs once more (woken first), marks the moment and sleeps: with nothing
+  // else queued, the next run goes to the pinned actor with the fewest slices used, the
+  // newcomer (a FIFO would give it to the oldest). Runs are counted by the actors
+  // themselves: a run is new when `last` changed since an actor's previous iteration.
+  // Nothing here depends on timing: every choice is made with an empty queue.
+  static constexpr int kOld = 3, kNew = kOld, kRunsFirst = 6;
   auto r = smarm::test::run_on(1, [] {
-    std::atomic<bool> go{false}, stop{false};
-    std::atomic<int> started{0}, last{-1};
-    std::vector<std::atomic<int>> runs(kActors);
-    std::vector<smarm::JoinHandle<void>> hs;
-    for (int i = 0; i < kActors; ++i)
-      hs.push_back(smarm::spawn([&, i] {
-        while (!go.load(std::memory_order_relaxed)) (void)smarm::yield_now();
-        if (started.fetch_add(1) + 1 == kActors) stop = true;
-        std::uint64_t k = 0;
-        while (!stop.load(std::memory_order_relaxed)) {
-          if (last.load(std::memory_order_relaxed) != i) {
-            last.store(i, std::memory_order_relaxed);
-            runs[i].fetch_add(1, std::memory_order_relaxed);
+    std::atomic<bool> stop{false};
+    std::atomic<int> last{-1}, first_after_mark{-1};
+    std::atomic<bool> marked{false};
+    std::vector<std::atomic<int>> runs(kOld + 1);
+    auto body = [&](int me) {
+      std::uint64_t k = 0;
+      while (!stop.load(std::memory_order_relaxed)) {
+        if (last.load(std::memory_order_relaxed) != me) {
+          last.store(me, std::memory_order_relaxed);
+          runs[me].fetch_add(1, std::memory_order_relaxed);
+          if (marked.load(std::memory_order_relaxed)) {
+            int none = -1;
+            first_after_mark.compare_exchange_strong(none, me);
           }
-          std::vector<int> v(16, static_cast<int>(k++));
-          asm volatile("" : : "r"(v.data()) : "memory");
-          SMARM_CHECK();
         }
-      }));
-    go = true;
+        std::vector<int> v(16, static_cast<int>(k++));
+        asm volatile("" : : "r"(v.data()) : "memory");
+        SMARM_CHECK();
+      }
+    };
+    std::vector<smarm::JoinHandle<void>> hs;
+    for (int i = 0; i < kOld; ++i) hs.push_back(smarm::spawn([&, i] { body(i); }));
+    for (;;) {  // until every old actor has had kRunsFirst runs (10 s bound)
+      bool enough = true;
+      for (int i = 0; i < kOld; ++i) enough = enough && runs[i].load() >= kRunsFirst;
+      if (enough) break;
+      (void)smarm::sleep_for(5ms);
+    }
+    hs.push_back(smarm::spawn([&] { body(kNew); }));
+    // Back here after the newcomer's first slice (or second, if the pinned class's turn
+    // came first): every actor is pinned now, the newcomer with the fewest slices.
+    last.store(-1, std::memory_order_relaxed);
+    marked.store(true, std::memory_order_relaxed);
+    (void)smarm::sleep_for(20ms);
+    stop = true;
     for (auto& h : hs) (void)h.join();
-    int most = 0;
-    for (auto& n : runs) most = std::max(most, n.load());
-    EXPECT_LE(most, 3) << "a preempted actor kept getting the pinned class's turns";
+    EXPECT_EQ(first_after_mark.load(), kNew)
+        << "the pinned turn went to an actor that had used more slices than the newcomer";
   });
   ASSERT_TRUE(is_ok(r));
 }
