@@ -150,11 +150,18 @@ TEST(SchedulingTest, APreemptedNewcomerRunsBeforeActorsThatUsedMoreSlices) {
     };
     std::vector<smarm::JoinHandle<void>> hs;
     for (int i = 0; i < kOld; ++i) hs.push_back(smarm::spawn([&, i] { body(i); }));
-    for (;;) {  // until every old actor has had kRunsFirst runs (10 s bound)
-      bool enough = true;
+    // Until every old actor has had kRunsFirst runs (a 10 s bound, not a timing target).
+    const auto give_up = smarm::Clock::now() + 10s;
+    bool enough = false;
+    while (!enough && smarm::Clock::now() < give_up) {
+      enough = true;
       for (int i = 0; i < kOld; ++i) enough = enough && runs[i].load() >= kRunsFirst;
-      if (enough) break;
-      (void)smarm::sleep_for(5ms);
+      if (!enough) (void)smarm::sleep_for(5ms);
+    }
+    if (!enough) {
+      stop = true;
+      for (auto& h : hs) (void)h.join();
+      FAIL() << "the three CPU-bound actors did not each run " << kRunsFirst << " times in 10 s";
     }
     hs.push_back(smarm::spawn([&] { body(kNew); }));
     // Back here after the newcomer's first slice (or second, if the pinned class's turn
