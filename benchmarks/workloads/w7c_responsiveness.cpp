@@ -9,12 +9,15 @@
 // woke early and both victims were served at least a tenth as often as asked. Targets
 // (issue 15, T=2, quiet machine): sleeper p99 <= 10 ms, signal p99 <= 10 ms. Smoke: 200
 // hogs for 200 ms.
+#include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <thread>
 #include <vector>
@@ -35,6 +38,13 @@ std::int64_t now_ns() {
 Sample run_once(std::size_t threads, std::size_t hogs, std::chrono::milliseconds busy) {
   Sample s;
   std::vector<double> sleep_late_ms, signal_late_ms;
+  struct Late {  // for SMARM_W7C_DUMP: when a late sleep began, and where it woke
+    double at_ms, late_ms;
+    char worker[16];
+  };
+  std::vector<Late> late_sleeps;
+  const bool dump = std::getenv("SMARM_W7C_DUMP") != nullptr;
+  const std::int64_t started_ns = now_ns();
   bool early = false;
   std::string failure;
   SleepFloor floor;
@@ -60,7 +70,13 @@ Sample run_once(std::size_t threads, std::size_t hogs, std::chrono::milliseconds
         if (!sleep_until(deadline)) return;
         const auto woke = Clock::now();
         if (woke < deadline) early = true;
-        sleep_late_ms.push_back(std::chrono::duration<double, std::milli>(woke - deadline).count());
+        const double late = std::chrono::duration<double, std::milli>(woke - deadline).count();
+        sleep_late_ms.push_back(late);
+        if (dump && late >= 2.0) {
+          Late l{static_cast<double>(now_ns() - started_ns) / 1e6 - late - 1.0, late, {}};
+          pthread_getname_np(pthread_self(), l.worker, sizeof l.worker);
+          late_sleeps.push_back(l);
+        }
       }
     });
     std::vector<JoinHandle<void>> hog_handles;
@@ -81,7 +97,24 @@ Sample run_once(std::size_t threads, std::size_t hogs, std::chrono::milliseconds
         ::raise(SIGUSR1);
       }
     });
+    const std::int64_t spawned_ns = now_ns();
     (void)sleep_for(busy);
+    if (dump) {  // where the time went, for a look by hand
+      std::fprintf(stderr, "spawning took %.1f ms\n",
+                   static_cast<double>(spawned_ns - started_ns) / 1e6);
+      const Stats st = stats();
+      for (std::size_t w = 0; w < st.workers.size(); ++w) {
+        const WorkerStats& ws = st.workers[w];
+        std::fprintf(stderr,
+                     "w%zu: spawned %lu switches %lu preemptions %lu steals %lu handoffs %lu "
+                     "idle %.1f ms\n",
+                     w, static_cast<unsigned long>(ws.spawned),
+                     static_cast<unsigned long>(ws.context_switches),
+                     static_cast<unsigned long>(ws.preemptions),
+                     static_cast<unsigned long>(ws.steals), static_cast<unsigned long>(ws.handoffs),
+                     static_cast<double>(ws.idle_ns) / 1e6);
+      }
+    }
     stop.store(true, std::memory_order_relaxed);
     raiser.join();
     for (auto& h : hog_handles) (void)h.join();
@@ -89,6 +122,9 @@ Sample run_once(std::size_t threads, std::size_t hogs, std::chrono::milliseconds
     (void)receiver.join();
   });
   floor.stop();
+  for (const Late& l : late_sleeps)  // by hand: when the late sleeps fall in the run
+    std::fprintf(stderr, "late sleep: began %.1f ms, late %.2f ms, woke on %s\n", l.at_ms,
+                 l.late_ms, l.worker);
   if (!r) failure = "run: " + r.error().message();
   if (!failure.empty()) {
     s.failure = failure;

@@ -228,15 +228,17 @@ Result<Pid> spawn_task(TaskBase* task, const SpawnOptions& options, SpawnLink li
   Pid pid = task->pid_;
   w->spawned.add();
   trace_spawn(w, *child, parent);
-  // A worker with preempted (pinned) actors is busy for a while: a never-run child goes
-  // to the least loaded worker if that one has less to do (the parent stays; pinned
-  // actors never move, so where a CPU-bound actor starts is where it stays). Otherwise,
-  // child first: the parent resumes as soon as the child parks or ends.
-  if (w->has_pinned()) {
-    if (Worker* v = w->sched.least_loaded_other(w); v && v->load() < w->load() - 1) {
-      v->give(*child);
-      return pid;
-    }
+  // A worker busy with preempted (pinned) actors, whose children use up their slices:
+  // a never-run child goes to the fresh queue of the least loaded worker if that one has
+  // less to do, else to this one's, and the parent goes on (pinned actors never move, so
+  // where a CPU-bound actor starts is where it stays; see Worker::queue_children()).
+  // Otherwise, child first: the parent resumes as soon as the child parks or ends.
+  if (w->queue_children()) {
+    Worker* v = w->sched.least_loaded_other(w);
+    if (!v || v->load() + 1 >= w->load()) v = w;
+    v->give(*child);
+    parent->spawned_since_pinned.store(true, std::memory_order_relaxed);
+    return pid;
   }
   w->start_child_first(parent, *child);
   return pid;

@@ -101,6 +101,10 @@ class Actor {
   // list orders by it (Worker::pin). One byte: it fills padding (W8 counts every byte of
   // an actor). Relaxed atomic, as migrate_on_preempt.
   std::atomic<std::uint8_t> slices_used{0};
+  // It spawned a child into a fresh queue (a busy worker's spawn) since it was last
+  // pinned: Worker::pin puts it first in line, so that a spawn loop is not held back by
+  // its own children. Padding too; relaxed, as slices_used.
+  std::atomic<bool> spawned_since_pinned{false};
   std::atomic<const void*> wait_object{nullptr};
   std::atomic<std::int64_t> wait_until{kNoDeadline};  // steady_clock ns
 

@@ -89,7 +89,12 @@ void HandoffMonitor::loop(std::latch& started) {
       // (this thread is no worker), which wakes a sleeping worker to take it.
       w.handoffs.add();
       if (w.timers.earliest() <= now) w.timers.fire_expired(now);
-      while (Actor* a = w.queue.steal_back()) sched_.inject(a);
+      while (Actor* a = w.queue.steal_front()) sched_.inject(a);
+      // Never-run actors stay never-run actors elsewhere (the second class): in the inject
+      // queue, a woken one would wait behind them all. (A worker the OS deschedules for
+      // three slices looks blocked too: under load this runs often.)
+      if (Worker* to = sched_.least_loaded_other(&w))
+        while (Actor* a = w.fresh.steal_front()) to->give(a);
       if (w.io && w.io->busy()) (void)w.io->poll_for_blocked_owner();
     }
   }

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 // run_queue.hpp — RunQueue: a locked, intrusive double-ended queue of runnable actors.
 //
-// Each worker owns one; the scheduler has one more (the inject queue) for work that
-// arrives from outside any worker. The owner pushes at either end — front for a parent
-// whose child was started first (depth-first fan-out), back for woken and yielding actors
-// (fairness) — and pops at the front; thieves take from the back, where the oldest
-// work sits. Only runnable actors are ever queued: a parked actor is on no run queue.
+// Each worker owns two (its run queue and its fresh queue of never-run actors); the
+// scheduler has one more (the inject queue) for work that arrives from outside any
+// worker. The owner pushes at either end — front for a parent whose child was started
+// first (depth-first fan-out), back for woken and yielding actors (fairness) — and pops
+// at the front; thieves take from the back: the actor woken last, or in a fan-out tree
+// the parent nearest the root. (The hand-off monitor, which empties a blocked worker's
+// queues, takes from the front: the order is kept.) Only runnable actors are ever
+// queued: a parked actor is on no run queue.
 #pragma once
 
 #include <atomic>
@@ -64,10 +67,20 @@ class RunQueue {
     unlock();
     return a;
   }
-  // steal_back takes the oldest entry unless the lock is busy (a thief never waits).
+  // steal_back takes the newest entry unless the lock is busy (a thief never waits).
   Actor* steal_back() noexcept {
     if (empty() || (!private_ && !lock_.try_lock())) return nullptr;
     Actor* a = tail_;
+    if (a) unlink(a);
+    unlock();
+    return a;
+  }
+  // steal_front takes the oldest entry unless the lock is busy: for the hand-off monitor,
+  // which moves a blocked worker's queue to the inject queue in order (moved newest
+  // first, a woken actor queued before a burst of spawns waited for all of them).
+  Actor* steal_front() noexcept {
+    if (empty() || (!private_ && !lock_.try_lock())) return nullptr;
+    Actor* a = head_;
     if (a) unlink(a);
     unlock();
     return a;

@@ -56,7 +56,10 @@ Scheduler::Scheduler(const Config& config)
   (void)probe_lock_bias();
   for (unsigned i = 0; i < config.workers(); ++i)
     workers.push_back(std::make_unique<Worker>(*this, i));
-  if (workers.size() == 1) workers[0]->queue.set_private(true);
+  if (workers.size() == 1) {
+    workers[0]->queue.set_private(true);
+    workers[0]->fresh.set_private(true);
+  }
   blocking_pool = std::make_unique<io::BlockingPool>(config.blocking_threads());
   trace_runtime_start(*this);
   runtime_born();  // a child forked from now on must not use this runtime (fork.hpp)

@@ -161,31 +161,78 @@ WorkerStats Worker::snapshot() const noexcept {
 // ---------------------------------------------------------------------------------------
 // Choosing what runs next.
 
-Actor* Worker::next_runnable() noexcept {
-  // Every scheduling decision fires expired timers, so a busy worker still does. The
-  // clock is read only while this worker holds timers.
+void Worker::fire_due_timers() noexcept {
+  // The clock is read only while this worker holds timers.
   if (const std::int64_t earliest = timers.earliest(); earliest != kNoDeadline) {
     const std::int64_t now = now_ns();
     if (earliest <= now) timers.fire_expired(now);
   }
+}
+
+Actor* Worker::next_runnable() noexcept {
+  fire_due_timers();
   // tick_ is worker-confined but read by every fiber of the worker: relaxed atomic.
   std::uint32_t tick = tick_.load(std::memory_order_relaxed) + 1;
   tick_.store(tick, std::memory_order_relaxed);
   if (tick % kInjectCheckInterval == 0) {
     poll_io_if_due();
-    if (Actor* a = sched.inject_queue.pop_front()) return a;
+    if (Actor* a = sched.inject_queue.pop_front()) return woken(a, false);
   }
-  // Woken first: the queue (and the inject queue) before the preempted actors, unless the
-  // oldest of those has waited two timeslices. The clock is read only while some actor
-  // is pinned here, so message passing between actors that never use up a slice pays
-  // nothing for this.
-  if (has_pinned()) {
-    if ((queue.empty() && sched.inject_queue.empty()) || pinned_overdue()) return take_pinned();
+  // Only woken actors here (the common case of message passing): FIFO, nothing to weigh.
+  if (!has_second_class()) [[likely]] {
+    if (Actor* a = queue.pop_front()) return a;
+    return sched.inject_queue.pop_front();
   }
-  if (Actor* a = queue.pop_front()) return a;
-  if (Actor* a = sched.inject_queue.pop_front()) return a;
-  if (has_pinned()) return take_pinned();
-  return nullptr;
+  return next_of_two_classes();
+}
+
+Actor* Worker::next_of_two_classes() noexcept {
+  // Woken first: the queue (and the inject queue) before the second class (fresh and
+  // preempted actors), unless that class has waited two timeslices for its turn and a
+  // woken actor has run since its last one. The clock is read only while the second
+  // class holds someone, so message passing between actors that never use up a slice
+  // pays nothing for this. The second condition matters when the OS takes the core away:
+  // a worker descheduled in a pinned actor's slice found the class overdue at every look,
+  // and woken actors waited behind one pinned slice after another (a 1 ms sleeper beside
+  // 1,000 hogs woke 385 ms late with four test processes on two cores). Now the classes
+  // alternate at worst.
+  if ((queue.empty() && sched.inject_queue.empty()) ||
+      (woken_ran_.load(std::memory_order_relaxed) && pinned_overdue())) {
+    if (Actor* a = take_second_class()) return a;
+  }
+  // The woken class has two sources. While actors are pinned here, decisions are a
+  // timeslice apart, and the inject queue holds what the hand-off monitor took from a
+  // worker the OS had descheduled: the two take turns (one look at the inject queue in
+  // kInjectCheckInterval slices left a woken sleeper there 150-280 ms, behind a local
+  // queue that a spawn loop kept full).
+  if (inject_turn_.load(std::memory_order_relaxed)) {
+    if (Actor* a = sched.inject_queue.pop_front()) return woken(a, false);
+  }
+  if (Actor* a = queue.pop_front()) return woken(a, true);
+  if (Actor* a = sched.inject_queue.pop_front()) return woken(a, false);
+  return take_second_class();
+}
+
+Actor* Worker::take_second_class() noexcept {
+  constexpr auto kRx = std::memory_order_relaxed;
+  // Fresh and pinned actors share by time: fresh ones run until the pinned class has
+  // waited two timeslices since its last turn began, then one of them runs, and then at
+  // least one fresh actor before the next. Turns alone would not do: a fresh actor that
+  // only arms a timer and parks took a "turn" of microseconds against a spawn loop's
+  // whole slice, and a million sleepers waited for the loop to end (TL1M). Fresh ones
+  // always first held a spawn loop back behind its own children instead: ten thousand
+  // CPU-bound ones took 72 s to start.
+  const bool pinned = has_pinned();
+  if (pinned && (fresh.empty() || (!fresh_owed_.load(kRx) && pinned_overdue()))) {
+    fresh_owed_.store(true, kRx);
+    return take_pinned();
+  }
+  if (Actor* a = fresh.pop_front()) {
+    fresh_owed_.store(false, kRx);
+    woken_ran_.store(false, kRx);
+    return a;
+  }
+  return pinned ? take_pinned() : nullptr;  // a thief took the last fresh one
 }
 
 bool Worker::pinned_overdue() const noexcept {
@@ -213,6 +260,9 @@ void Worker::pin(Actor* a) noexcept {
   // within kPinnedLevels of each other.
   constexpr auto kRx = std::memory_order_relaxed;
   auto used = static_cast<std::uint8_t>(a->slices_used.load(kRx) + 1);
+  // A spawner goes to the lowest level allowed: a parent that spawned CPU-bound children
+  // on a busy worker is not held back behind them (see take_second_class()).
+  const bool spawner = a->spawned_since_pinned.exchange(false, kRx);
   const std::size_t count = pinned_count_.load(kRx);
   std::uint8_t low = pinned_low_.load(kRx);
   std::uint8_t high = pinned_high_.load(kRx);
@@ -226,7 +276,7 @@ void Worker::pin(Actor* a) noexcept {
     auto floor = static_cast<std::uint8_t>(low - kCatchUp);
     const auto span_floor = static_cast<std::uint8_t>(high - (kPinnedLevels - 1));
     if (behind(floor, span_floor)) floor = span_floor;
-    if (behind(used, floor)) used = floor;
+    if (spawner || behind(used, floor)) used = floor;
     const auto ceiling = static_cast<std::uint8_t>(low + kPinnedLevels - 1);
     if (behind(ceiling, used)) used = ceiling;
     if (behind(used, low)) low = used;
@@ -261,6 +311,7 @@ Actor* Worker::take_pinned() noexcept {
     if (passed >= kPassedLimit) from = &l;  // the highest such level wins: waited longest
   }
   from->passed.store(0, kRx);
+  woken_ran_.store(false, kRx);
   Actor* a = from->head.load(kRx);  // has_pinned(): some level holds an actor
   Actor* next = a->next.load(kRx);
   from->head.store(next, kRx);
@@ -288,14 +339,21 @@ Actor* Worker::steal_from_busier() noexcept {
   for (std::size_t k = 1; k < n; ++k) {
     const std::size_t v = (index + k) % n;
     Worker& victim = *sched.workers[v];
-    if (victim.queue.empty() || victim.load() <= mine) continue;
-    if (Actor* a = victim.queue.steal_back()) {
-      steals.add();
-      trace_steal(this, a, v);
-      return a;
-    }
+    if ((victim.queue.empty() && victim.fresh.empty()) || victim.load() <= mine) continue;
+    if (Actor* a = steal_from(victim, v, /*queue_too=*/true)) return a;
   }
   return nullptr;
+}
+
+Actor* Worker::steal_from(Worker& victim, std::size_t v, bool queue_too) noexcept {
+  Actor* a = queue_too ? victim.queue.steal_back() : nullptr;
+  // Never-run actors placed there are taken at once: that is how they spread.
+  if (!a) a = victim.fresh.steal_back();
+  if (a) {
+    steals.add();
+    trace_steal(this, a, v);
+  }
+  return a;
 }
 
 Actor* Worker::find_work(bool patient) noexcept {
@@ -305,7 +363,7 @@ Actor* Worker::find_work(bool patient) noexcept {
     const std::size_t v = (index + k) % n;
     Worker& victim = *sched.workers[v];
     const std::size_t queued = victim.queue.size();
-    if (queued == 0) continue;
+    bool leave_queue = queued == 0;
     if (patient && queued == 1) {
       // A lone runnable actor on a worker that is making progress is usually the one it
       // just woke and is about to switch to (a token passed along a chain of actors).
@@ -315,14 +373,10 @@ Actor* Worker::find_work(bool patient) noexcept {
       if (progress != seen_switches_[v]) {
         seen_switches_[v] = progress;
         skipped_lone_ = true;
-        continue;
+        leave_queue = true;
       }
     }
-    if (Actor* a = victim.queue.steal_back()) {
-      steals.add();
-      trace_steal(this, a, v);
-      return a;
-    }
+    if (Actor* a = steal_from(victim, v, !leave_queue)) return a;
   }
   return nullptr;
 }
@@ -394,8 +448,12 @@ bool Worker::wake_from_sleep() noexcept {
 }
 
 void Worker::preempt_current(Actor* self) {
-  // A slice ended: whatever I/O this worker watches gets its turn too.
+  // A slice ended: whatever I/O this worker watches gets its turn too, and its timers
+  // fire before it looks for work elsewhere. (Two workers stealing from each other at
+  // every preemption, a spawn loop's parent bouncing between them, never reached
+  // next_runnable(): W7c's 1 ms sleeper woke up to 840 ms late.)
   poll_io_if_due();
+  fire_due_timers();
   Actor* next = nullptr;
   // Nothing woken here: an actor queued on a busier worker runs here before this actor
   // or the ones pinned here take another slice. Pinned actors never move, so this is
@@ -417,6 +475,7 @@ void Worker::preempt_current(Actor* self) {
 }
 
 void Worker::start_child_first(Actor* parent, Actor* child) {
+  probe_child_.store(child, std::memory_order_relaxed);  // see queue_children()
   pending_actor.store(parent, std::memory_order_relaxed);
   pending.store(Pending::RequeueFront, std::memory_order_relaxed);
   switch_to(parent->ctx, child, false);
@@ -441,6 +500,11 @@ void Worker::finish_switch() noexcept {
   if (p == Pending::None) return;
   Actor* a = pending_actor.load(std::memory_order_relaxed);
   pending.store(Pending::None, std::memory_order_relaxed);
+  if (a == probe_child_.load(std::memory_order_relaxed)) {
+    // The first run of the last child started first has ended: did it use its slice?
+    children_cpu_bound_.store(p == Pending::Preempted, std::memory_order_relaxed);
+    probe_child_.store(nullptr, std::memory_order_relaxed);
+  }
   const bool multi = sched.workers.size() > 1;
   switch (p) {
     case Pending::Park: {
@@ -499,7 +563,7 @@ void Worker::make_runnable(Actor* a) noexcept {
 }
 
 void Worker::give(Actor* a) noexcept {
-  queue.push_back(a);
+  fresh.push_back(a);
   if (!wake_from_sleep()) sched.notify_work();  // it may be spinning, or busy: anyone idle
 }
 

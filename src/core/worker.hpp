@@ -92,17 +92,32 @@ class Worker {
   // make_runnable queues a just-unparked actor here and wakes a sleeping worker if the
   // runtime has more than one.
   void make_runnable(Actor* a) noexcept;
-  // give(a) queues a never-run actor here from another worker (spawn placement) and wakes
-  // this worker if it sleeps.
+  // give(a) queues a never-run actor in `fresh` (spawn placement on a busy worker: here,
+  // or from another worker) and wakes this worker if it sleeps, or else an idle one.
   void give(Actor* a) noexcept;
 
-  // load() is what a spawn weighs when it places a child elsewhere: queued actors, pinned
-  // (preempted) ones, and the one running. Relaxed reads of another worker: a hint.
+  // load() is what a spawn weighs when it places a child elsewhere: queued actors (woken
+  // and fresh), pinned (preempted) ones, and the one running. Relaxed reads of another
+  // worker: a hint.
   std::size_t load() const noexcept {
-    return queue.size() + pinned_count_.load(std::memory_order_relaxed) +
+    return queue.size() + fresh.size() + pinned_count_.load(std::memory_order_relaxed) +
            (current.load(std::memory_order_relaxed) ? 1 : 0);
   }
   bool has_pinned() const noexcept { return pinned_count_.load(std::memory_order_relaxed) != 0; }
+  // queue_children says whether a spawn here queues its never-run child (in a fresh queue)
+  // and lets the parent go on, rather than running the child first: when this worker is
+  // busy with pinned actors and the last child started first used up its whole first
+  // slice. Running CPU-bound children first makes a spawn loop wait a slice per spawn,
+  // then a turn behind the pinned actors (10,000 took 6-10 s to start in W7c); children
+  // that park or end at once (skynet, TL1M) keep the depth-first order and its warm
+  // stacks. One spawn in kChildFirstProbe still runs its child first, to look again.
+  bool queue_children() noexcept {
+    if (!has_pinned() || !children_cpu_bound_.load(std::memory_order_relaxed)) return false;
+    const std::uint32_t n = spawn_probe_.load(std::memory_order_relaxed) + 1;
+    spawn_probe_.store(n, std::memory_order_relaxed);
+    return n % kChildFirstProbe != 0;
+  }
+  static constexpr std::uint32_t kChildFirstProbe = 64;
 
   // Stack pool (worker-confined; see SMARM_NO_TSAN).
   Stack take_pooled_stack() noexcept;
@@ -112,7 +127,13 @@ class Worker {
 
   Scheduler& sched;
   const unsigned index;
-  RunQueue queue;
+  RunQueue queue;  // woken, yielding and requeued actors: the first class
+  // Never-run actors that spawn placed here because some worker was busy with pinned
+  // actors. They run with the preempted ones, as the second class (before them: they
+  // have used no slice), not before woken actors: a spawn storm that filled `queue` with
+  // them made a 1 ms sleeper queued behind 200 of them wait 300 ms. Stealable at once,
+  // like `queue`.
+  RunQueue fresh;
   TimerWheel timers;                     // deadlines of actors that waited on this worker
   std::atomic<Actor*> current{nullptr};  // relaxed: worker-confined, read across fibers
   std::atomic<Pending> pending{Pending::None};
@@ -156,12 +177,20 @@ class Worker {
 
  private:
   friend class Scheduler;
-  Actor* next_runnable() noexcept;  // local queue, with the inject queue checked at times
+  Actor* next_runnable() noexcept;        // local queue, with the inject queue checked at times
+  Actor* next_of_two_classes() noexcept;  // next_runnable() when the second class is not empty
+  // fire_due_timers fires this worker's expired timers. Every scheduling decision calls
+  // it first (next_runnable(), and preempt_current() before it steals), so that a busy
+  // worker still does: its timers fire nowhere else.
+  void fire_due_timers() noexcept;
   // find_work: next_runnable, then steal. A patient thief (a spinning idle worker) leaves
   // a lone queued actor to a victim that is making progress; the last look before
   // sleeping is not patient, so nothing is ever left behind by a sleeping worker.
   Actor* find_work(bool patient = false) noexcept;
-  void switch_to(Context& from, Actor* to, bool from_exiting) noexcept;
+  // Always inlined (defined in worker.cpp, its only user): out of line, the call cost
+  // W2's ping-pong ~5% when next_runnable() grew.
+  [[gnu::always_inline]] inline void switch_to(Context& from, Actor* to,
+                                               bool from_exiting) noexcept;
   void switch_to_scheduler(Context& from, bool from_exiting) noexcept;
   Actor* idle() noexcept;       // spins, then sleeps; returns work found on the way
   Actor* idle_look() noexcept;  // idle() without the accounting of its time
@@ -172,10 +201,11 @@ class Worker {
   std::vector<std::uint64_t> seen_switches_;  // per victim: its switch count at our last look
   bool skipped_lone_ = false;                 // find_work left a lone actor to its owner
   // Preempted actors pinned to this worker, linked through Actor::next (they are on no
-  // run queue). Worker-confined. They are the second class: actors woken (and yielding,
-  // and never run) in `queue` and the inject queue run first, FIFO, but the pinned class
-  // gets a turn at least once every two timeslices (pinned_since_ is when its next actor
-  // started waiting, in preemption-clock ticks), so neither class starves. Within the
+  // run queue). Worker-confined. With `fresh`, they are the second class: actors woken
+  // (and yielding, and never run children started or requeued here) in `queue` and the
+  // inject queue run first, FIFO, but the second class gets a turn at least once every
+  // two timeslices (pinned_since_ is when its last turn began, in preemption-clock ticks),
+  // so neither class starves. Fresh actors go before pinned ones. Within the
   // class, actors are kept in FIFO levels by whole slices used (Actor::slices_used,
   // modulo kPinnedLevels), and the level of the fewest slices runs first: see pin().
   // Relaxed atomics only for TSan: every fiber of this worker touches them, and TSan is
@@ -200,10 +230,35 @@ class Worker {
   std::uint64_t pinned_overdue_ticks_ = 0;  // two timeslices (set by run_loop)
   void pin(Actor* a) noexcept;              // a preempted actor joins the pinned list (see pin())
   Actor* take_pinned() noexcept;
+  // take_second_class takes the next of the second class: a fresh actor, or a pinned one
+  // (see next_runnable()); null if both are empty (a thief may have taken the last fresh).
+  Actor* take_second_class() noexcept;
+  bool has_second_class() const noexcept { return has_pinned() || !fresh.empty(); }
+  // A fresh actor is owed a turn: the pinned class had one since the last fresh one.
+  std::atomic<bool> fresh_owed_{false};
+  // The last child started first until its first run ends, and what that run said (see
+  // queue_children()). Worker-confined; relaxed atomics for TSan, as `current`.
+  std::atomic<Actor*> probe_child_{nullptr};
+  std::atomic<bool> children_cpu_bound_{false};
+  std::atomic<std::uint32_t> spawn_probe_{0};
   bool pinned_overdue() const noexcept;
+  // woken_ran_: an actor of the queue or the inject queue was chosen since the second
+  // class's last turn; inject_turn_: the inject queue is looked at first next time (see
+  // next_of_two_classes(), which alone keeps them: they matter only while the second
+  // class holds someone). woken() notes both and hands the actor on.
+  std::atomic<bool> woken_ran_{false};
+  std::atomic<bool> inject_turn_{false};
+  Actor* woken(Actor* a, bool from_local_queue) noexcept {
+    woken_ran_.store(true, std::memory_order_relaxed);
+    inject_turn_.store(from_local_queue, std::memory_order_relaxed);
+    return a;
+  }
   // steal_from_busier takes a queued actor of a worker with more load() than this one
   // (at a preemption point), or null.
   Actor* steal_from_busier() noexcept;
+  // steal_from takes the newest of victim's queue (if queue_too) or else of its fresh
+  // actors, counting and tracing the steal; v is the victim's index.
+  Actor* steal_from(Worker& victim, std::size_t v, bool queue_too) noexcept;
   std::unique_ptr<Stack[]> pool_;
   std::size_t pool_size_ = 0;
   std::size_t pool_cap_ = 0;

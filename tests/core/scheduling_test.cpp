@@ -118,6 +118,66 @@ TEST(SchedulingTest, WokenActorsRunBeforePreemptedOnesEvenDuringASpawnStorm) {
   ASSERT_TRUE(is_ok(r));
 }
 
+TEST(SchedulingTest, ASleeperBesideASpawnStormOnTwoWorkersWakesOnTime) {
+  // Two workers, a spawn storm of CPU-bound actors, a 1 ms sleeper. Each of these once
+  // kept the sleeper waiting 100-800 ms (LOOM, "Two classes"): the parent, queued behind
+  // each child started first, was stolen back and forth at every preemption, and a
+  // preemption that stole did not fire its worker's timers; never-run children queued
+  // ahead of the woken sleeper; the hand-off monitor moved queues newest first. (This
+  // failed 4 of 4 runs before: worst sleep 141-408 ms.) Target 10 ms; asserted 100 ms.
+  const int hogs = smarm::test::scaled(1500, 1000, 60);
+  auto r = smarm::test::run_on(2, [&] {
+    std::atomic<bool> stop{false};
+    std::vector<double> late_ms;
+    auto sleeper = smarm::spawn([&] {
+      while (!stop.load()) {
+        const auto deadline = smarm::Clock::now() + 1ms;
+        if (!smarm::sleep_until(deadline)) return;
+        late_ms.push_back(
+            std::chrono::duration<double, std::milli>(smarm::Clock::now() - deadline).count());
+      }
+    });
+    std::vector<smarm::JoinHandle<void>> hs;
+    for (int i = 0; i < hogs; ++i) hs.push_back(smarm::spawn([&] { churn(stop); }));
+    stop = true;
+    for (auto& h : hs) (void)h.join();
+    (void)sleeper.join();
+    ASSERT_FALSE(late_ms.empty());
+    const double worst = *std::max_element(late_ms.begin(), late_ms.end());
+    EXPECT_LT(worst, 100.0) << late_ms.size() << " sleeps";
+  });
+  ASSERT_TRUE(is_ok(r));
+}
+
+TEST(SchedulingTest, ASpawnLoopOnABusyWorkerIsNotHeldBackByItsChildren) {
+  // One worker, busy with a CPU-bound actor. The root spawns CPU-bound children in a
+  // loop: each goes to the worker's fresh queue and the root goes on, instead of running
+  // the child first and waiting for a slice of it (and then for a turn behind the pinned
+  // actors) per spawn — ten thousand took 6-10 s to start in W7c. So most children have
+  // not started when the loop ends; with child first, every one of them had.
+  const int children = smarm::test::scaled(2000, 1000, 200);
+  auto r = smarm::test::run_on(1, [&] {
+    std::atomic<bool> stop{false};
+    std::atomic<int> started{0};
+    auto hog = smarm::spawn([&] { churn(stop); });
+    // Let the hog use up a slice: then it is pinned, and the worker is busy.
+    for (int i = 0; i < 3; ++i) (void)smarm::sleep_for(2ms);
+    std::vector<smarm::JoinHandle<void>> hs;
+    hs.reserve(static_cast<std::size_t>(children));
+    for (int i = 0; i < children; ++i)
+      hs.push_back(smarm::spawn([&] {
+        started.fetch_add(1);
+        churn(stop);
+      }));
+    const int started_during_loop = started.load();
+    stop = true;
+    for (auto& h : hs) (void)h.join();
+    (void)hog.join();
+    EXPECT_LT(started_during_loop, children / 2) << "of " << children;
+  });
+  ASSERT_TRUE(is_ok(r));
+}
+
 TEST(SchedulingTest, APreemptedNewcomerRunsBeforeActorsThatUsedMoreSlices) {
   // One worker. Three CPU-bound actors take turns until each has had six runs; then
   // the root spawns a fourth, which runs its first slice (child first) and is pinned.
