@@ -139,6 +139,9 @@ TEST(SchedulingTest, ASleeperBesideASpawnStormOnTwoWorkersWakesOnTime) {
     });
     std::vector<smarm::JoinHandle<void>> hs;
     for (int i = 0; i < hogs; ++i) hs.push_back(smarm::spawn([&] { churn(stop); }));
+    // The loop itself is short now (the children are queued, not run first): the hogs
+    // and the sleeper go on a while, so that the sleeper is measured beside them.
+    (void)smarm::sleep_for(50ms);
     stop = true;
     for (auto& h : hs) (void)h.join();
     (void)sleeper.join();
